@@ -1,0 +1,319 @@
+/*
+ * mcxt.h
+ *	  libmcxt: PostgreSQL-style hierarchical memory contexts for C.
+ *
+ * A memory context owns every chunk allocated in it.  Contexts form a tree
+ * per thread under that thread's top context; resetting a context frees all
+ * its chunks at once (and deletes its children), deleting it also removes the
+ * context itself.  mcxt_free() and mcxt_realloc() find the owning context
+ * from the chunk alone.  See src/README.md for the design and for how this
+ * differs from malloc and from PostgreSQL; include/mcxt/palloc.h offers the
+ * PostgreSQL spellings (palloc, pfree, MemoryContextSwitchTo, ...).
+ *
+ * Errors: allocation never returns NULL unless MCXT_ALLOC_NO_OOM is given.
+ * Out of memory, an invalid size, and misuse that a cheap check can see (a
+ * pointer that is not a live chunk, a double free) call the error handler,
+ * which by default prints a message (for out of memory, the statistics of
+ * the top context first) and aborts.  A handler may longjmp out; if it
+ * returns, the library aborts.
+ *
+ * Threads: the current and top contexts are per thread.  A context, and all
+ * chunks in it, must be used by one thread at a time.
+ */
+#ifndef MCXT_H
+#define MCXT_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define MCXT_API __attribute__((visibility("default")))
+#define MCXT_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#define MCXT_MALLOC __attribute__((malloc))
+#else
+#define MCXT_API
+#define MCXT_PRINTF(f, a)
+#define MCXT_MALLOC
+#endif
+
+#define MCXT_VERSION_MAJOR 0
+#define MCXT_VERSION_MINOR 1
+#define MCXT_VERSION_PATCH 0
+
+typedef struct mcxt_context mcxt_context_t;
+
+/* Allocation flags (same values as PostgreSQL's MCXT_ALLOC_*). */
+#define MCXT_ALLOC_HUGE		0x01	/* allow sizes above MCXT_MAX_ALLOC_SIZE */
+#define MCXT_ALLOC_NO_OOM	0x02	/* return NULL instead of calling the handler */
+#define MCXT_ALLOC_ZERO		0x04	/* zero the memory */
+
+#define MCXT_MAX_ALLOC_SIZE ((size_t) 0x3fffffff)	/* 1 GB - 1 */
+#define MCXT_MAX_ALLOC_HUGE_SIZE (SIZE_MAX / 2)
+
+/* Block size presets for mcxt_aset_create (min_context_size, init, max). */
+#define MCXT_DEFAULT_MINSIZE	0
+#define MCXT_DEFAULT_INITSIZE	(8 * 1024)
+#define MCXT_DEFAULT_MAXSIZE	(8 * 1024 * 1024)
+#define MCXT_SMALL_MINSIZE		0
+#define MCXT_SMALL_INITSIZE		(1 * 1024)
+#define MCXT_SMALL_MAXSIZE		(8 * 1024)
+#define MCXT_DEFAULT_SIZES	MCXT_DEFAULT_MINSIZE, MCXT_DEFAULT_INITSIZE, MCXT_DEFAULT_MAXSIZE
+#define MCXT_SMALL_SIZES	MCXT_SMALL_MINSIZE, MCXT_SMALL_INITSIZE, MCXT_SMALL_MAXSIZE
+#define MCXT_START_SMALL_SIZES MCXT_SMALL_MINSIZE, MCXT_SMALL_INITSIZE, MCXT_DEFAULT_MAXSIZE
+
+/* ---- the current and top context ---------------------------------------- */
+
+/*
+ * The calling thread's current context.  NULL until the thread first uses
+ * the library; mcxt_current() initialises lazily and never returns NULL.
+ * Exported so that palloc.h can read and assign it without a call.
+ */
+extern MCXT_API _Thread_local mcxt_context_t *mcxt_current_context;
+
+/* Create the calling thread's top context if needed; idempotent. */
+MCXT_API void mcxt_init(void);
+/* The calling thread's top context ("TopMemoryContext"), created lazily. */
+MCXT_API mcxt_context_t *mcxt_top(void);
+/* The calling thread's current context, created lazily (the top context). */
+MCXT_API mcxt_context_t *mcxt_current(void);
+
+/* Make ctx current; returns the previous current context. */
+static inline mcxt_context_t *
+mcxt_switch_to(mcxt_context_t *ctx)
+{
+	mcxt_context_t *old = mcxt_current_context;
+
+	mcxt_current_context = ctx;
+	return old;
+}
+
+/*
+ * Delete the calling thread's whole tree (top context included), empty its
+ * recycled-context lists and block cache, and unregister the thread.  Runs
+ * automatically when a thread that used the library exits; call it from the
+ * main thread before exit to free everything.  The library can be used
+ * again afterwards (a new top context is created lazily).
+ */
+MCXT_API void mcxt_thread_cleanup(void);
+
+/* ---- creating and destroying contexts ----------------------------------- */
+
+/*
+ * Create an AllocSet context under parent.  parent NULL makes a root with no
+ * parent, as in PostgreSQL (use mcxt_top() for the thread's top context; a
+ * root is not listed in the registry, so the forensics tool only finds it
+ * when something reachable points to it).  name must stay valid for the
+ * context's lifetime (use a string literal).
+ * min_context_size sizes the first block (0: init_block_size); blocks then
+ * double from init_block_size up to max_block_size.  Sizes are rounded to
+ * the alignment; init >= 1024 and max >= init are enforced (a bad
+ * combination is a misuse error).  Never returns NULL.
+ */
+MCXT_API mcxt_context_t *mcxt_aset_create(mcxt_context_t *parent, const char *name,
+										  size_t min_context_size,
+										  size_t init_block_size,
+										  size_t max_block_size);
+
+/* Free all chunks; delete all children.  The context stays usable. */
+MCXT_API void mcxt_reset(mcxt_context_t *ctx);
+/* Free all chunks of ctx itself; children are left alone. */
+MCXT_API void mcxt_reset_only(mcxt_context_t *ctx);
+/* Reset every descendant of ctx (not ctx itself); none is deleted. */
+MCXT_API void mcxt_reset_children(mcxt_context_t *ctx);
+/* Delete ctx and all its descendants; pointers into them become invalid. */
+MCXT_API void mcxt_delete(mcxt_context_t *ctx);
+/* Delete every descendant of ctx; ctx itself stays. */
+MCXT_API void mcxt_delete_children(mcxt_context_t *ctx);
+/*
+ * Move ctx (with its subtree) under new_parent, or make it a root with NULL.
+ * Moving a context under itself or one of its descendants is a misuse error.
+ */
+MCXT_API void mcxt_set_parent(mcxt_context_t *ctx, mcxt_context_t *new_parent);
+/* Attach an identifier shown after the name in statistics (not copied). */
+MCXT_API void mcxt_set_ident(mcxt_context_t *ctx, const char *ident);
+
+MCXT_API const char *mcxt_name(const mcxt_context_t *ctx);
+MCXT_API const char *mcxt_ident(const mcxt_context_t *ctx);
+MCXT_API mcxt_context_t *mcxt_parent(const mcxt_context_t *ctx);
+/* "AllocSet" (later "Generation", "Slab", "Bump"). */
+MCXT_API const char *mcxt_type_name(const mcxt_context_t *ctx);
+
+/* ---- reset callbacks ---------------------------------------------------- */
+
+typedef void (*mcxt_callback_fn)(void *arg);
+
+/*
+ * A callback runs once, just before the next reset or delete of its
+ * context: newest first, children's before their parent's.  The caller
+ * owns the struct (usually allocated in the same context) and must keep it
+ * alive until it runs or is unregistered.
+ */
+typedef struct mcxt_callback
+{
+	mcxt_callback_fn func;
+	void	   *arg;
+	struct mcxt_callback *next;
+} mcxt_callback_t;
+
+MCXT_API void mcxt_register_reset_callback(mcxt_context_t *ctx, mcxt_callback_t *cb);
+/* Remove a registered callback that has not run; returns false if absent. */
+MCXT_API bool mcxt_unregister_reset_callback(mcxt_context_t *ctx, mcxt_callback_t *cb);
+
+/* ---- allocation --------------------------------------------------------- */
+
+MCXT_API MCXT_MALLOC void *mcxt_alloc(mcxt_context_t *ctx, size_t size);
+MCXT_API MCXT_MALLOC void *mcxt_alloc_zero(mcxt_context_t *ctx, size_t size);
+MCXT_API MCXT_MALLOC void *mcxt_alloc_extended(mcxt_context_t *ctx, size_t size, int flags);
+/* Free a chunk.  NULL is an error, as in PostgreSQL. */
+MCXT_API void mcxt_free(void *ptr);
+/* Resize a chunk within its own context; the old pointer is invalid after. */
+MCXT_API void *mcxt_realloc(void *ptr, size_t size);
+/* As mcxt_realloc; with MCXT_ALLOC_NO_OOM a failure returns NULL and ptr stays valid. */
+MCXT_API void *mcxt_realloc_extended(void *ptr, size_t size, int flags);
+
+MCXT_API char *mcxt_strdup(mcxt_context_t *ctx, const char *s);
+MCXT_API char *mcxt_strndup(mcxt_context_t *ctx, const char *s, size_t n);
+MCXT_API char *mcxt_sprintf(mcxt_context_t *ctx, const char *fmt, ...) MCXT_PRINTF(2, 3);
+MCXT_API char *mcxt_vsprintf(mcxt_context_t *ctx, const char *fmt, va_list args) MCXT_PRINTF(2, 0);
+/*
+ * PostgreSQL's pvsnprintf: format into buf of len bytes.  Returns the
+ * number of bytes written (without the NUL) if it fit, otherwise the buffer
+ * size needed to hold the result (always > len).
+ */
+MCXT_API size_t mcxt_vsnprintf(char *buf, size_t len, const char *fmt, va_list args) MCXT_PRINTF(3, 0);
+
+/* ---- chunks ------------------------------------------------------------- */
+
+/* The context owning a live chunk (O(1), from the chunk header). */
+MCXT_API mcxt_context_t *mcxt_chunk_context(const void *ptr);
+/* Bytes the chunk occupies in its context, header included. */
+MCXT_API size_t mcxt_chunk_space(const void *ptr);
+
+/* ---- statistics and accounting ------------------------------------------ */
+
+/* PostgreSQL's MemoryContextCounters. */
+typedef struct mcxt_counters
+{
+	size_t		nblocks;
+	size_t		freechunks;
+	size_t		totalspace;
+	size_t		freespace;
+} mcxt_counters_t;
+
+/* Greenplum-style accounting of one context, or of a subtree. */
+typedef struct mcxt_accounting
+{
+	uint64_t	mem_allocated;	/* bytes of blocks held now */
+	uint64_t	bytes_alloc;	/* cumulative bytes obtained */
+	uint64_t	bytes_freed;	/* cumulative bytes given back */
+	uint64_t	max_bytes_held; /* peak (for a subtree: the sum of peaks, an upper bound) */
+} mcxt_accounting_t;
+
+MCXT_API bool mcxt_is_empty(mcxt_context_t *ctx);
+/* Bytes of blocks held by ctx (and its descendants if recurse). */
+MCXT_API size_t mcxt_mem_allocated(mcxt_context_t *ctx, bool recurse);
+/* Totals of the context's own statistics (and its descendants' if recurse). */
+MCXT_API void mcxt_mem_consumed(mcxt_context_t *ctx, bool recurse, mcxt_counters_t *out);
+MCXT_API void mcxt_get_accounting(mcxt_context_t *ctx, bool recurse, mcxt_accounting_t *out);
+/* Restart peak tracking of ctx (and descendants if recurse) at the current size. */
+MCXT_API void mcxt_reset_peak(mcxt_context_t *ctx, bool recurse);
+
+/*
+ * Print statistics in PostgreSQL's MemoryContextStats format to out (NULL:
+ * stderr): one line per context, indented two spaces per level, at most
+ * max_level levels and max_children children per parent (the rest summed
+ * in a "N more child contexts containing ..." line), then "Grand total".
+ */
+MCXT_API void mcxt_stats_print(mcxt_context_t *ctx, int max_level, int max_children, FILE *out);
+/* mcxt_stats_print(ctx, 100, 100, stderr), as MemoryContextStats. */
+MCXT_API void mcxt_stats(mcxt_context_t *ctx);
+/*
+ * Write the subtree's statistics as one JSON object:
+ * {"contexts": [{name, ident, type, level, parent, path, total_bytes,
+ *   total_nblocks, free_bytes, free_chunks, used_bytes, mem_allocated,
+ *   bytes_alloc, bytes_freed, max_bytes_held}, ...], "grand_total": {...}}
+ * Levels start at 0 at ctx; path lists breadth-first ids from ctx down.
+ * Returns 0, or -1 if writing failed.
+ */
+MCXT_API int mcxt_stats_json(mcxt_context_t *ctx, FILE *out);
+
+/*
+ * Walk the subtree checking every invariant in src/chunk.h (block lists,
+ * chunk headers, freelists, accounting, tree links).  Each problem is
+ * reported as a warning on stderr naming the context and address; returns
+ * the number of problems found.
+ */
+MCXT_API int mcxt_check(mcxt_context_t *ctx);
+
+/* ---- errors ------------------------------------------------------------- */
+
+typedef enum mcxt_error
+{
+	MCXT_ERR_OOM = 1,			/* the block source failed */
+	MCXT_ERR_INVALID_SIZE,		/* request above the size limit */
+	MCXT_ERR_BAD_POINTER,		/* not a live chunk (foreign, interior, freed) */
+	MCXT_ERR_MISUSE				/* bad argument, e.g. a cycle in set_parent */
+} mcxt_error_t;
+
+/*
+ * Called on every error with a complete one-line message.  ctx is the
+ * context involved, when known.  May longjmp; if it returns, the library
+ * aborts.
+ */
+typedef void (*mcxt_error_handler_t)(mcxt_error_t code, mcxt_context_t *ctx,
+									 const char *message);
+
+/* Install a handler (NULL: the default); returns the previous one.  Process-wide. */
+MCXT_API mcxt_error_handler_t mcxt_set_error_handler(mcxt_error_handler_t handler);
+/* The default: for MCXT_ERR_OOM print the top context's statistics; then print message; abort. */
+MCXT_API void mcxt_default_error_handler(mcxt_error_t code, mcxt_context_t *ctx, const char *message);
+
+/* ---- the block source --------------------------------------------------- */
+
+/*
+ * Where contexts get their blocks.  The default uses malloc/realloc/free.
+ * Set it only while no context exists (before first use, or after every
+ * thread's mcxt_thread_cleanup); it is process-wide and must be
+ * thread-safe.  alloc/realloc return NULL on failure.
+ */
+typedef struct mcxt_block_source
+{
+	void	   *(*alloc) (size_t size, void *arg);
+	void	   *(*realloc) (void *block, size_t old_size, size_t new_size, void *arg);
+	void		(*free) (void *block, size_t size, void *arg);
+	void	   *arg;
+} mcxt_block_source_t;
+
+MCXT_API void mcxt_set_block_source(const mcxt_block_source_t *source);
+
+/* Blocks (and bytes) obtained from the block source and not yet given back. */
+typedef struct mcxt_block_stats
+{
+	uint64_t	live_blocks;
+	uint64_t	live_bytes;
+	uint64_t	cached_blocks;	/* of those, held in this thread's block cache */
+	uint64_t	cached_bytes;
+} mcxt_block_stats_t;
+
+MCXT_API void mcxt_block_stats(mcxt_block_stats_t *out);
+
+/*
+ * Per-thread cache of freed blocks, so that reset-heavy code does not give
+ * memory back to malloc (and the kernel) only to fault it in again.
+ * Default limit: 32 MB per thread.  trim gives every cached block back.
+ */
+MCXT_API void mcxt_block_cache_set_limit(size_t bytes);
+MCXT_API void mcxt_block_cache_trim(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif							/* MCXT_H */

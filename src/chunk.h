@@ -1,0 +1,265 @@
+/*
+ * chunk.h
+ *	  The on-heap layout of libmcxt: chunk header bits, block headers, context
+ *	  headers and the process-wide registry.
+ *
+ * This file is the single source of truth for everything libmcxt writes into
+ * memory that somebody else may have to read back: the library itself (pfree
+ * finds the owning block and context from the 8 bytes in front of a pointer)
+ * and the forensics tool, which reads the same structures out of a core file
+ * or a live process.  The tool builds its descriptor of this layout with
+ * offsetof() on the structs below, so the two can never drift apart.  Any
+ * change here that moves a field must bump MCXT_LAYOUT_VERSION.
+ *
+ * Only plain C11 types are used; nothing here depends on the library's
+ * internal headers.
+ *
+ * Chunk header
+ * ------------
+ * Every chunk handed out by an AllocSet (and later Generation and Slab) is
+ * preceded by one 64-bit word, the idea PostgreSQL 16 introduced with its
+ * MemoryChunk (memutils_memorychunk.h); our bit assignment is our own:
+ *
+ *   63                     36 35                       6  5  4  3     0
+ *  +-------------------------+--------------------------+--+--+--------+
+ *  | block offset / 8        | value                    |F |E | type   |
+ *  | (28 bits)               | (30 bits)                |  |  | (4)    |
+ *  +-------------------------+--------------------------+--+--+--------+
+ *
+ *  type:   the context type id (MCXT_TYPE_*).  pfree dispatches on it.  Ids
+ *          0..8, 14 and 15 are never used, so the commonest foreign words
+ *          are rejected before anything else is read: 0 is zeroed memory,
+ *          15 is 0xFF fill, and 0..7 is what glibc malloc keeps in front of
+ *          its own pointers (the low bits of a chunk size word, whose bit 3 is
+ *          always clear because malloc sizes are multiples of 16).
+ *  E:      external chunk: it lives alone in a dedicated block (requests
+ *          above the context's chunk limit); its size is taken from the block,
+ *          and the block offset is always MCXT_ASET_BLOCKHDRSZ.
+ *  F:      the chunk is free (on a freelist).  Set by pfree, cleared when the
+ *          chunk is handed out again: this is how a double free is caught.
+ *  value:  AllocSet: the freelist index, chunk size = 8 << value.
+ *  offset: distance from the start of the owning block to the header, in
+ *          8-byte units (28 bits: blocks up to 2 GB; maxBlockSize is limited
+ *          to 1 GB).
+ *
+ * Every header and every user pointer is aligned to MCXT_MAXALIGN (8), as
+ * PostgreSQL's MAXALIGN on 64-bit platforms, so a 128-byte palloc costs 136
+ * bytes of block space (PostgreSQL 15 and Greenplum: 144).
+ *
+ * Block header
+ * ------------
+ * A block begins with struct mcxt_aset_block.  Its 'check' word holds
+ * (address of the block) XOR MCXT_BLOCK_MAGIC while the block belongs to a
+ * context and is cleared when the block is given back, so a stale or forged
+ * chunk pointer whose header happens to decode is still caught, and the
+ * forensics tool can find blocks by scanning when it has no symbols.
+ *
+ * Context header
+ * --------------
+ * Every context begins with struct mcxt_context (type-independent fields:
+ * tree links, name, identifier, callbacks, accounting).  An AllocSet is a
+ * struct mcxt_aset; its first block, the keeper, follows it in the same
+ * allocation at MCXT_ASET_KEEPER_OFFSET and survives resets.
+ *
+ * Registry
+ * --------
+ * One static struct mcxt_registry per process, exported as the symbol
+ * "mcxt_registry" and beginning with a 16-byte magic string, lists every
+ * thread's top context.  It is how the forensics tool finds all trees in an
+ * image, through the symbol table or, for stripped programs, by scanning
+ * writable memory for the magic.
+ */
+#ifndef MCXT_CHUNK_H
+#define MCXT_CHUNK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Bump when any struct or bit below changes meaning or position. */
+#define MCXT_LAYOUT_VERSION		1
+
+#define MCXT_MAXALIGN			8
+#define MCXT_ALIGN(len)			(((uintptr_t) (len) + (MCXT_MAXALIGN - 1)) & ~((uintptr_t) (MCXT_MAXALIGN - 1)))
+
+/* Context type ids, stored in the low 4 bits of every chunk header. */
+#define MCXT_TYPE_ASET			9
+#define MCXT_TYPE_GENERATION	10
+#define MCXT_TYPE_SLAB			11
+#define MCXT_TYPE_BUMP			12
+#define MCXT_TYPE_ALIGNED		13
+#define MCXT_TYPE_BITS			4
+#define MCXT_TYPE_MASK			((UINT64_C(1) << MCXT_TYPE_BITS) - 1)
+
+/* Chunk header fields. */
+#define MCXT_CHUNK_HDRSZ		((size_t) sizeof(uint64_t))
+#define MCXT_CHUNK_EXTERNAL		(UINT64_C(1) << 4)
+#define MCXT_CHUNK_FREE			(UINT64_C(1) << 5)
+#define MCXT_CHUNK_VALUE_SHIFT	6
+#define MCXT_CHUNK_VALUE_BITS	30
+#define MCXT_CHUNK_VALUE_MASK	((UINT64_C(1) << MCXT_CHUNK_VALUE_BITS) - 1)
+#define MCXT_CHUNK_OFFSET_SHIFT	36
+#define MCXT_CHUNK_OFFSET_BITS	28
+#define MCXT_CHUNK_OFFSET_UNIT	MCXT_MAXALIGN
+#define MCXT_CHUNK_MAX_OFFSET	((((uint64_t) 1 << MCXT_CHUNK_OFFSET_BITS) - 1) * MCXT_CHUNK_OFFSET_UNIT)
+
+/* Build a header word; offset must be a multiple of MCXT_MAXALIGN. */
+static inline uint64_t
+mcxt_chunk_make_hdr(unsigned type, uint64_t value, uint64_t offset, uint64_t flags)
+{
+	return (uint64_t) type | flags |
+		(value << MCXT_CHUNK_VALUE_SHIFT) |
+		((offset / MCXT_CHUNK_OFFSET_UNIT) << MCXT_CHUNK_OFFSET_SHIFT);
+}
+
+static inline unsigned
+mcxt_chunk_hdr_type(uint64_t hdr)
+{
+	return (unsigned) (hdr & MCXT_TYPE_MASK);
+}
+
+static inline uint64_t
+mcxt_chunk_hdr_value(uint64_t hdr)
+{
+	return (hdr >> MCXT_CHUNK_VALUE_SHIFT) & MCXT_CHUNK_VALUE_MASK;
+}
+
+static inline uint64_t
+mcxt_chunk_hdr_offset(uint64_t hdr)
+{
+	return (hdr >> MCXT_CHUNK_OFFSET_SHIFT) * MCXT_CHUNK_OFFSET_UNIT;
+}
+
+/* Magic numbers.  Chosen to be unlikely in ordinary data and easy to spot in hex. */
+#define MCXT_CONTEXT_MAGIC		UINT32_C(0x4D43584E)	/* "NXCM" in memory: a live context */
+#define MCXT_CONTEXT_DEAD		UINT32_C(0x4D43584D)	/* deleted or parked for reuse */
+#define MCXT_BLOCK_MAGIC		UINT64_C(0xB10C4D4358540000)
+#define MCXT_REGISTRY_MAGIC		"mcxt-registry-v1"		/* 16 bytes, no NUL inside the struct */
+#define MCXT_THREAD_MAGIC		UINT64_C(0x4D4358545448524D)
+
+struct mcxt_callback;
+struct mcxt_methods;
+
+/*
+ * The type-independent context header.
+ *
+ * Invariants (checked by mcxt_check):
+ *  - magic == MCXT_CONTEXT_MAGIC for every context reachable from a live tree;
+ *  - parent == NULL, or this context is on parent's child list exactly once;
+ *  - prevchild == NULL iff parent->firstchild == this;
+ *  - bytes_alloc - bytes_freed == mem_allocated;
+ *  - max_bytes_held >= mem_allocated;
+ *  - mem_allocated == the sum of the sizes of the blocks the context holds,
+ *    counting the allocation that carries the header and keeper block.
+ */
+typedef struct mcxt_context
+{
+	uint32_t	magic;
+	uint8_t		type;			/* MCXT_TYPE_* */
+	uint8_t		is_reset;		/* nothing allocated since creation or last reset */
+	uint16_t	flags;			/* MCXT_CTXFLAG_* */
+	const struct mcxt_methods *methods;
+	struct mcxt_context *parent;
+	struct mcxt_context *firstchild;	/* newest child first, as PostgreSQL */
+	struct mcxt_context *prevchild;
+	struct mcxt_context *nextchild;
+	const char *name;			/* constant string, never freed */
+	const char *ident;			/* optional, caller-owned or in this context */
+	struct mcxt_callback *reset_cbs;	/* LIFO list */
+	/* accounting, maintained per block, never per chunk */
+	uint64_t	mem_allocated;	/* bytes of blocks held now */
+	uint64_t	bytes_alloc;	/* cumulative bytes obtained, incl. deleted children */
+	uint64_t	bytes_freed;	/* cumulative bytes given back, incl. deleted children */
+	uint64_t	max_bytes_held; /* peak of mem_allocated since creation or peak reset */
+} mcxt_context;
+
+#define MCXT_CTXFLAG_TOP		0x0001	/* a thread's top context */
+
+/* AllocSet -------------------------------------------------------------- */
+
+#define MCXT_ASET_MINBITS		3	/* smallest chunk is 8 bytes */
+#define MCXT_ASET_NUM_FREELISTS 11	/* 8 B .. 8 KB */
+#define MCXT_ASET_CHUNK_LIMIT	(1 << (MCXT_ASET_NUM_FREELISTS - 1 + MCXT_ASET_MINBITS))
+#define MCXT_ASET_CHUNK_FRACTION 4	/* at least 4 max-size chunks per max-size block */
+
+/*
+ * An AllocSet block.  The usable space runs from the end of this header to
+ * endptr; [header end, freeptr) is carved into chunks, [freeptr, endptr) is
+ * free.  An external block holds exactly one chunk and freeptr == endptr.
+ *
+ * Invariants: aset owns the block; check == block ^ MCXT_BLOCK_MAGIC;
+ * header end <= freeptr <= endptr; the blocks list is doubly linked with
+ * blocks->prev == NULL; the keeper block is always on the list.
+ */
+typedef struct mcxt_aset_block
+{
+	struct mcxt_aset *aset;
+	struct mcxt_aset_block *prev;
+	struct mcxt_aset_block *next;
+	char	   *freeptr;
+	char	   *endptr;
+	uintptr_t	check;
+} mcxt_aset_block;
+
+#define MCXT_ASET_BLOCKHDRSZ	MCXT_ALIGN(sizeof(mcxt_aset_block))
+
+/*
+ * An AllocSet context.  blocks points at the active block (the one new
+ * chunks are carved from); every other block follows it.  freelist[i] heads
+ * a list of free chunks of size 8 << i, linked through the first 8 bytes of
+ * each free chunk's user area (a uint64_t * to the next chunk's header).
+ */
+typedef struct mcxt_aset
+{
+	mcxt_context header;
+	mcxt_aset_block *blocks;
+	uint64_t   *freelist[MCXT_ASET_NUM_FREELISTS];	/* chunk headers */
+	uint32_t	init_block_size;
+	uint32_t	max_block_size;
+	uint32_t	next_block_size;
+	uint32_t	alloc_chunk_limit;
+	uint32_t	keeper_size;	/* bytes of the allocation holding header + keeper */
+	int32_t		freelist_index; /* which recycled-context list it goes to, or -1 */
+} mcxt_aset;
+
+#define MCXT_ASET_KEEPER_OFFSET MCXT_ALIGN(sizeof(mcxt_aset))
+
+static inline mcxt_aset_block *
+mcxt_aset_keeper(mcxt_aset *set)
+{
+	return (mcxt_aset_block *) ((char *) set + MCXT_ASET_KEEPER_OFFSET);
+}
+
+/* Registry --------------------------------------------------------------- */
+
+/*
+ * One per thread that has used the library, linked from the registry while
+ * the thread lives.  Allocated with the block source's allocator.
+ */
+typedef struct mcxt_thread_entry
+{
+	uint64_t	magic;			/* MCXT_THREAD_MAGIC */
+	struct mcxt_thread_entry *next;
+	mcxt_context *top;			/* the thread's top context */
+	mcxt_context **current;		/* address of the thread's current-context variable */
+	int64_t		tid;			/* kernel thread id */
+} mcxt_thread_entry;
+
+/*
+ * The process-wide registry.  The size fields let a reader check that its
+ * own idea of the layout matches the program's before it trusts anything.
+ */
+typedef struct mcxt_registry
+{
+	char		magic[16];		/* MCXT_REGISTRY_MAGIC, not NUL-terminated */
+	uint32_t	layout_version; /* MCXT_LAYOUT_VERSION */
+	uint32_t	sizeof_context;
+	uint32_t	sizeof_aset;
+	uint32_t	sizeof_aset_block;
+	uint32_t	chunk_hdrsz;
+	uint32_t	nthreads;		/* entries on the list */
+	mcxt_thread_entry *threads;
+	volatile int lock;			/* spinlock for the list */
+	int			pad;
+} mcxt_registry;
+
+#endif							/* MCXT_CHUNK_H */
