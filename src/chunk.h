@@ -155,7 +155,7 @@ typedef struct mcxt_context
 {
 	uint32_t	magic;
 	uint8_t		type;			/* MCXT_TYPE_* */
-	uint8_t		is_reset;		/* nothing allocated since creation or last reset */
+	uint8_t		pad;
 	uint16_t	flags;			/* MCXT_CTXFLAG_* */
 	const struct mcxt_methods *methods;
 	struct mcxt_context *parent;
@@ -260,6 +260,6 @@ typedef struct mcxt_registry
 	mcxt_thread_entry *threads;
 	volatile int lock;			/* spinlock for the list */
 	int			pad;
-} mcxt_registry;
+} mcxt_registry_t;
 
 #endif							/* MCXT_CHUNK_H */

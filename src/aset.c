@@ -1,0 +1,703 @@
+/*
+ * aset.c
+ *	  AllocSet: the general-purpose context type, as PostgreSQL defines it.
+ *
+ * Small requests (up to alloc_chunk_limit) are rounded up to a power of two
+ * from 8 B to 8 KB and carved from the active block; freed small chunks go
+ * on one of 11 freelists and are reused for requests of the same class,
+ * never handed back to the block source until the context is reset or
+ * deleted.  The wasted space of power-of-two rounding is the price of a
+ * freelist that never fragments.  Larger requests get a block of their own,
+ * given back as soon as the chunk is freed.
+ *
+ * Blocks double from init_block_size up to max_block_size.  The first block
+ * (the keeper) lives in the same allocation as the context header and is
+ * only rewound on reset, so a per-tuple context that is reset after a few
+ * small allocations never touches the block source.  Deleted contexts of
+ * the two standard initial sizes are parked on small per-thread lists and
+ * reused, so creating and deleting a context is cheap too.
+ *
+ * The chunk header, block and context structs are in chunk.h; the fast
+ * paths are inlined from aset_fast.h.  See src/README.md for the design.
+ */
+#include <string.h>
+
+#include "aset_fast.h"
+
+/* Recycled contexts: one list per standard initial block size. */
+#define ASET_MAX_FREE_CONTEXTS	100
+
+typedef struct aset_freelist
+{
+	int			num_free;
+	mcxt_aset  *first;			/* linked through header.nextchild */
+} aset_freelist;
+
+static MCXT_TLS aset_freelist aset_context_freelists[2];
+
+static char *
+aset_block_start(mcxt_aset_block *block)
+{
+	return (char *) block + MCXT_ASET_BLOCKHDRSZ;
+}
+
+static size_t
+aset_block_size(const mcxt_aset_block *block)
+{
+	return (size_t) (block->endptr - (const char *) block);
+}
+
+static bool
+aset_block_is_external(mcxt_aset_block *block)
+{
+	/* an external block holds one chunk, flagged in its header */
+	return block->freeptr == block->endptr &&
+		(*(uint64_t *) aset_block_start(block) & MCXT_CHUNK_EXTERNAL) != 0;
+}
+
+static void
+aset_block_init(mcxt_aset_block *block, mcxt_aset *set, size_t size)
+{
+	block->aset = set;
+	block->prev = NULL;
+	block->next = NULL;
+	block->freeptr = aset_block_start(block);
+	block->endptr = (char *) block + size;
+	block->check = (uintptr_t) block ^ MCXT_BLOCK_MAGIC;
+}
+
+/*
+ * The largest chunk limit that still lets at least MCXT_ASET_CHUNK_FRACTION
+ * chunks of that size fit in a maximum-size block, so a block never wastes
+ * more than a quarter of itself on one leftover.
+ */
+static uint32_t
+aset_chunk_limit(size_t max_block_size)
+{
+	size_t		limit = MCXT_ASET_CHUNK_LIMIT;
+
+	while (limit > (1 << MCXT_ASET_MINBITS) &&
+		   limit + MCXT_CHUNK_HDRSZ >
+		   (max_block_size - MCXT_ASET_BLOCKHDRSZ) / MCXT_ASET_CHUNK_FRACTION)
+		limit >>= 1;
+	return (uint32_t) limit;
+}
+
+/* ---- creation ----------------------------------------------------------- */
+
+mcxt_context_t *
+mcxt_aset_create(mcxt_context_t *parent, const char *name,
+				 size_t min_context_size, size_t init_block_size,
+				 size_t max_block_size)
+{
+	mcxt_aset  *set;
+	mcxt_aset_block *keeper;
+	size_t		first_size;
+	int			freelist_index = -1;
+
+	if (name == NULL)
+		mcxti_error(MCXT_ERR_MISUSE, parent, "memory context created without a name");
+	min_context_size = MCXT_ALIGN(min_context_size);
+	init_block_size = MCXT_ALIGN(init_block_size);
+	max_block_size = MCXT_ALIGN(max_block_size);
+	if (init_block_size < 1024 || max_block_size < init_block_size ||
+		max_block_size > ((size_t) 1 << 30) ||
+		(min_context_size != 0 &&
+		 (min_context_size < 1024 || min_context_size > max_block_size)))
+		mcxti_error(MCXT_ERR_MISUSE, parent,
+					"invalid block sizes for memory context \"%s\": min %zu, init %zu, max %zu "
+					"(need init >= 1024, max >= init, max <= 1 GB, min 0 or 1024..max)",
+					name, min_context_size, init_block_size, max_block_size);
+
+	if (min_context_size == 0 && init_block_size == MCXT_DEFAULT_INITSIZE)
+		freelist_index = 0;
+	else if (min_context_size == 0 && init_block_size == MCXT_SMALL_INITSIZE)
+		freelist_index = 1;
+
+	if (freelist_index >= 0 && aset_context_freelists[freelist_index].first != NULL)
+	{
+		aset_freelist *fl = &aset_context_freelists[freelist_index];
+
+		set = fl->first;
+		fl->first = (mcxt_aset *) set->header.nextchild;
+		fl->num_free--;
+
+		/* the keeper is the same size; the maximum may differ */
+		set->max_block_size = (uint32_t) max_block_size;
+		set->alloc_chunk_limit = aset_chunk_limit(max_block_size);
+		set->header.mem_allocated = set->keeper_size;
+		set->header.bytes_alloc = set->keeper_size;
+		set->header.bytes_freed = 0;
+		set->header.max_bytes_held = set->keeper_size;
+		mcxti_context_init(&set->header, MCXT_TYPE_ASET, &mcxti_aset_methods, parent, name);
+		return &set->header;
+	}
+
+	first_size = MCXT_ASET_KEEPER_OFFSET + MCXT_ASET_BLOCKHDRSZ + MCXT_CHUNK_HDRSZ;
+	if (min_context_size != 0)
+		first_size = first_size > min_context_size ? first_size : min_context_size;
+	else
+		first_size = first_size > init_block_size ? first_size : init_block_size;
+
+	set = mcxti_block_alloc(first_size);
+	if (set == NULL)
+		mcxti_error(MCXT_ERR_OOM, parent,
+					"out of memory: Failed while creating memory context \"%s\".", name);
+
+	memset(set, 0, sizeof(*set));
+	keeper = mcxt_aset_keeper(set);
+	aset_block_init(keeper, set, first_size - MCXT_ASET_KEEPER_OFFSET);
+	set->blocks = keeper;
+	set->init_block_size = (uint32_t) init_block_size;
+	set->max_block_size = (uint32_t) max_block_size;
+	set->next_block_size = (uint32_t) init_block_size;
+	set->alloc_chunk_limit = aset_chunk_limit(max_block_size);
+	set->keeper_size = (uint32_t) first_size;
+	set->freelist_index = freelist_index;
+	set->header.mem_allocated = first_size;
+	set->header.bytes_alloc = first_size;
+	set->header.max_bytes_held = first_size;
+	mcxti_context_init(&set->header, MCXT_TYPE_ASET, &mcxti_aset_methods, parent, name);
+	return &set->header;
+}
+
+/* ---- allocation slow paths ---------------------------------------------- */
+
+static void *
+aset_alloc(mcxt_context *ctx, size_t size, int flags)
+{
+	return aset_alloc_fast((mcxt_aset *) ctx, size, flags);
+}
+
+/* A request above the chunk limit: a block of its own, second in the list. */
+mcxt_noinline void *
+mcxti_aset_alloc_large(mcxt_aset *set, size_t size, int flags)
+{
+	mcxt_aset_block *block;
+	size_t		chunk_size;
+	size_t		block_size;
+	char	   *chunk;
+
+	if (unlikely((flags & MCXT_ALLOC_HUGE) ? size > MCXT_MAX_ALLOC_HUGE_SIZE
+				 : size > MCXT_MAX_ALLOC_SIZE))
+		mcxti_invalid_size(&set->header, size);
+
+	/* size <= SIZE_MAX / 2, so none of this can overflow */
+	chunk_size = MCXT_ALIGN(size);
+	block_size = chunk_size + MCXT_ASET_BLOCKHDRSZ + MCXT_CHUNK_HDRSZ;
+	block = mcxti_source_alloc(block_size);
+	if (block == NULL)
+		return mcxti_oom(&set->header, size, flags);
+
+	mcxti_note_alloc(&set->header, block_size);
+	aset_block_init(block, set, block_size);
+	block->freeptr = block->endptr;
+
+	/* keep the active block at the head, so its free space stays in use */
+	block->prev = set->blocks;
+	block->next = set->blocks->next;
+	if (block->next != NULL)
+		block->next->prev = block;
+	set->blocks->next = block;
+
+	chunk = aset_block_start(block);
+	*(uint64_t *) chunk = mcxt_chunk_make_hdr(MCXT_TYPE_ASET, 0, MCXT_ASET_BLOCKHDRSZ,
+											  MCXT_CHUNK_EXTERNAL);
+	return chunk + MCXT_CHUNK_HDRSZ;
+}
+
+/*
+ * Put the active block's remaining space on the freelists before a new
+ * block becomes active: power-of-two chunks, largest first, each with its
+ * header, as long as at least a minimum chunk fits.
+ */
+static void
+aset_carve_remainder(mcxt_aset *set, mcxt_aset_block *block)
+{
+	size_t		avail = (size_t) (block->endptr - block->freeptr);
+
+	while (avail >= MCXT_CHUNK_HDRSZ + (1 << MCXT_ASET_MINBITS))
+	{
+		size_t		usable = avail - MCXT_CHUNK_HDRSZ;
+		unsigned	idx = aset_free_index(usable);
+		uint64_t   *chunk = (uint64_t *) block->freeptr;
+
+		/* round down: the chunk must fit in what is left */
+		if (aset_chunk_size(idx) > usable)
+			idx--;
+		*chunk = mcxt_chunk_make_hdr(MCXT_TYPE_ASET, idx,
+									 (uint64_t) ((char *) chunk - (char *) block),
+									 MCXT_CHUNK_FREE);
+		*(uint64_t **) (chunk + 1) = set->freelist[idx];
+		set->freelist[idx] = chunk;
+		block->freeptr += MCXT_CHUNK_HDRSZ + aset_chunk_size(idx);
+		avail -= MCXT_CHUNK_HDRSZ + aset_chunk_size(idx);
+	}
+}
+
+mcxt_noinline void *
+mcxti_aset_alloc_from_new_block(mcxt_aset *set, size_t size, int flags, unsigned idx)
+{
+	mcxt_aset_block *block;
+	size_t		need = aset_chunk_size(idx) + MCXT_CHUNK_HDRSZ;
+	size_t		required = need + MCXT_ASET_BLOCKHDRSZ;
+	size_t		block_size;
+	char	   *p;
+
+	aset_carve_remainder(set, set->blocks);
+
+	block_size = set->next_block_size;
+	set->next_block_size = block_size * 2 <= set->max_block_size
+		? (uint32_t) (block_size * 2) : set->max_block_size;
+	while (block_size < required)
+		block_size <<= 1;
+
+	block = mcxti_block_alloc(block_size);
+	/* as PostgreSQL: if a big block is refused, try smaller ones down to what we need */
+	while (block == NULL && block_size > 1024 * 1024 && (block_size >> 1) >= required)
+	{
+		block_size >>= 1;
+		block = mcxti_block_alloc(block_size);
+	}
+	if (block == NULL)
+		return mcxti_oom(&set->header, size, flags);
+
+	mcxti_note_alloc(&set->header, block_size);
+	aset_block_init(block, set, block_size);
+	block->next = set->blocks;
+	set->blocks->prev = block;
+	set->blocks = block;
+
+	p = block->freeptr;
+	block->freeptr = p + need;
+	*(uint64_t *) p = mcxt_chunk_make_hdr(MCXT_TYPE_ASET, idx,
+										  (uint64_t) (p - (char *) block), 0);
+	return p + MCXT_CHUNK_HDRSZ;
+}
+
+/* ---- free and realloc --------------------------------------------------- */
+
+static const char *
+aset_ctx_name(mcxt_aset_block *block)
+{
+	return block->aset != NULL ? block->aset->header.name : "?";
+}
+
+/*
+ * Everything the fast path does not handle: a large chunk (freed here), or
+ * a pointer that is not a live chunk (reported; never returns).
+ */
+mcxt_noinline void
+mcxti_aset_free_slow(void *ptr, uint64_t hdr)
+{
+	uint64_t   *chunk = (uint64_t *) ptr - 1;
+	mcxt_aset_block *block = (mcxt_aset_block *) ((char *) chunk - mcxt_chunk_hdr_offset(hdr));
+	mcxt_aset  *set;
+	size_t		size;
+
+	if (!aset_block_valid(block))
+		mcxti_bad_pointer("pfree", ptr, hdr);
+	set = block->aset;
+	if (hdr & MCXT_CHUNK_FREE)
+		mcxti_error(MCXT_ERR_BAD_POINTER, &set->header,
+					"pfree called with already freed chunk %p in memory context \"%s\" (double free)",
+					ptr, aset_ctx_name(block));
+	if (!(hdr & MCXT_CHUNK_EXTERNAL))
+	{
+		if ((char *) chunk >= block->freeptr)
+			mcxti_error(MCXT_ERR_BAD_POINTER, &set->header,
+						"pfree called with pointer %p beyond the allocated part of its block in memory context \"%s\" (chunk of a reset context?)",
+						ptr, aset_ctx_name(block));
+		mcxti_bad_pointer("pfree", ptr, hdr);
+	}
+	if (mcxt_chunk_hdr_offset(hdr) != MCXT_ASET_BLOCKHDRSZ || block->freeptr != block->endptr)
+		mcxti_bad_pointer("pfree", ptr, hdr);
+
+	/* unlink and give back the dedicated block */
+	if (block->prev != NULL)
+		block->prev->next = block->next;
+	else
+		set->blocks = block->next;
+	if (block->next != NULL)
+		block->next->prev = block->prev;
+	size = aset_block_size(block);
+	mcxti_note_free(&set->header, size);
+	block->check = 0;
+	*chunk = 0;
+	mcxti_source_free(block, size);
+}
+
+static void
+aset_free(void *ptr, uint64_t hdr)
+{
+	aset_free_fast(ptr, hdr);
+}
+
+/* The block of a chunk that must be live; reports the error otherwise. */
+static mcxt_aset_block *
+aset_live_chunk_block(const char *op, const void *ptr, uint64_t hdr)
+{
+	const uint64_t *chunk = (const uint64_t *) ptr - 1;
+	mcxt_aset_block *block = (mcxt_aset_block *) ((char *) chunk - mcxt_chunk_hdr_offset(hdr));
+
+	if (!aset_block_valid(block))
+		mcxti_bad_pointer(op, ptr, hdr);
+	if (hdr & MCXT_CHUNK_FREE)
+		mcxti_error(MCXT_ERR_BAD_POINTER, &block->aset->header,
+					"%s called with already freed chunk %p in memory context \"%s\"",
+					op, ptr, aset_ctx_name(block));
+	if (hdr & MCXT_CHUNK_EXTERNAL)
+	{
+		if (mcxt_chunk_hdr_offset(hdr) != MCXT_ASET_BLOCKHDRSZ || block->freeptr != block->endptr)
+			mcxti_bad_pointer(op, ptr, hdr);
+	}
+	else if ((const char *) chunk >= block->freeptr ||
+			 mcxt_chunk_hdr_value(hdr) >= MCXT_ASET_NUM_FREELISTS)
+		mcxti_bad_pointer(op, ptr, hdr);
+	return block;
+}
+
+static void *
+aset_realloc(void *ptr, uint64_t hdr, size_t size, int flags)
+{
+	mcxt_aset_block *block = aset_live_chunk_block("repalloc", ptr, hdr);
+	mcxt_aset  *set = block->aset;
+	void	   *newptr;
+	size_t		oldsize;
+
+	if (hdr & MCXT_CHUNK_EXTERNAL)
+	{
+		mcxt_aset_block *newblock;
+		size_t		old_block_size = aset_block_size(block);
+		size_t		new_block_size;
+
+		if ((flags & MCXT_ALLOC_HUGE) ? size > MCXT_MAX_ALLOC_HUGE_SIZE
+			: size > MCXT_MAX_ALLOC_SIZE)
+			mcxti_invalid_size(&set->header, size);
+		/* a large chunk stays in its own block, whatever the new size */
+		new_block_size = MCXT_ALIGN(size) + MCXT_ASET_BLOCKHDRSZ + MCXT_CHUNK_HDRSZ;
+		newblock = mcxti_source_realloc(block, old_block_size, new_block_size);
+		if (newblock == NULL)
+			return mcxti_oom(&set->header, size, flags);
+		mcxti_note_free(&set->header, old_block_size);
+		mcxti_note_alloc(&set->header, new_block_size);
+		newblock->check = (uintptr_t) newblock ^ MCXT_BLOCK_MAGIC;
+		newblock->endptr = (char *) newblock + new_block_size;
+		newblock->freeptr = newblock->endptr;
+		if (newblock->prev != NULL)
+			newblock->prev->next = newblock;
+		else
+			set->blocks = newblock;
+		if (newblock->next != NULL)
+			newblock->next->prev = newblock;
+		return aset_block_start(newblock) + MCXT_CHUNK_HDRSZ;
+	}
+
+	oldsize = aset_chunk_size((unsigned) mcxt_chunk_hdr_value(hdr));
+	if (size <= oldsize)
+		return ptr;				/* it fits: keep the chunk, as PostgreSQL */
+
+	newptr = aset_alloc_fast(set, size, flags);
+	if (newptr == NULL)
+		return NULL;			/* MCXT_ALLOC_NO_OOM; ptr stays valid */
+	memcpy(newptr, ptr, oldsize);
+	aset_free_fast(ptr, hdr);
+	return newptr;
+}
+
+static mcxt_context *
+aset_get_chunk_context(const void *ptr, uint64_t hdr)
+{
+	return &aset_live_chunk_block("GetMemoryChunkContext", ptr, hdr)->aset->header;
+}
+
+static size_t
+aset_get_chunk_space(const void *ptr, uint64_t hdr)
+{
+	mcxt_aset_block *block = aset_live_chunk_block("GetMemoryChunkSpace", ptr, hdr);
+
+	if (hdr & MCXT_CHUNK_EXTERNAL)
+		return (size_t) (block->endptr - ((const char *) ptr - MCXT_CHUNK_HDRSZ));
+	return aset_chunk_size((unsigned) mcxt_chunk_hdr_value(hdr)) + MCXT_CHUNK_HDRSZ;
+}
+
+/* ---- reset and delete --------------------------------------------------- */
+
+/* Give back every block but the keeper and rewind the keeper. */
+static void
+aset_reset(mcxt_context *ctx)
+{
+	mcxt_aset  *set = (mcxt_aset *) ctx;
+	mcxt_aset_block *keeper = mcxt_aset_keeper(set);
+	mcxt_aset_block *block = set->blocks;
+
+	while (block != NULL)
+	{
+		mcxt_aset_block *next = block->next;
+
+		if (block != keeper)
+		{
+			size_t		size = aset_block_size(block);
+			bool		external = aset_block_is_external(block);
+
+			mcxti_note_free(ctx, size);
+			block->check = 0;
+			if (external)
+				mcxti_source_free(block, size);
+			else
+				mcxti_block_free(block, size);
+		}
+		block = next;
+	}
+	keeper->prev = NULL;
+	keeper->next = NULL;
+	keeper->freeptr = aset_block_start(keeper);
+	set->blocks = keeper;
+	memset(set->freelist, 0, sizeof(set->freelist));
+	set->next_block_size = set->init_block_size;
+}
+
+static void
+aset_release(mcxt_aset *set)
+{
+	mcxt_aset_block *keeper = mcxt_aset_keeper(set);
+
+	aset_reset(&set->header);
+	keeper->check = 0;
+	set->header.magic = MCXT_CONTEXT_DEAD;
+	mcxti_block_free(set, set->keeper_size);
+}
+
+/*
+ * Storage of a deleted context: parked for reuse when it has a standard
+ * initial size and there is room, else given back.  As PostgreSQL, a full
+ * list is emptied rather than trimmed, which keeps the oldest contexts and
+ * the process memory map compact.
+ */
+static void
+aset_delete(mcxt_context *ctx)
+{
+	mcxt_aset  *set = (mcxt_aset *) ctx;
+
+	if (set->freelist_index >= 0)
+	{
+		aset_freelist *fl = &aset_context_freelists[set->freelist_index];
+
+		if (fl->num_free >= ASET_MAX_FREE_CONTEXTS)
+		{
+			while (fl->first != NULL)
+			{
+				mcxt_aset  *old = fl->first;
+
+				fl->first = (mcxt_aset *) old->header.nextchild;
+				mcxt_aset_keeper(old)->check = 0;
+				mcxti_block_free(old, old->keeper_size);
+			}
+			fl->num_free = 0;
+		}
+		aset_reset(ctx);
+		ctx->magic = MCXT_CONTEXT_DEAD;
+		ctx->name = NULL;
+		ctx->ident = NULL;
+		ctx->parent = NULL;
+		ctx->prevchild = NULL;
+		ctx->firstchild = NULL;
+		ctx->nextchild = &fl->first->header;
+		fl->first = set;
+		fl->num_free++;
+		return;
+	}
+	aset_release(set);
+}
+
+void
+mcxti_aset_drop_freelists(void)
+{
+	for (int i = 0; i < 2; i++)
+	{
+		aset_freelist *fl = &aset_context_freelists[i];
+
+		while (fl->first != NULL)
+		{
+			mcxt_aset  *set = fl->first;
+
+			fl->first = (mcxt_aset *) set->header.nextchild;
+			mcxt_aset_keeper(set)->check = 0;
+			mcxti_block_free(set, set->keeper_size);
+		}
+		fl->num_free = 0;
+	}
+}
+
+/* ---- introspection ------------------------------------------------------ */
+
+static bool
+aset_is_empty(mcxt_context *ctx)
+{
+	mcxt_aset  *set = (mcxt_aset *) ctx;
+	mcxt_aset_block *keeper = mcxt_aset_keeper(set);
+
+	return set->blocks == keeper && keeper->next == NULL &&
+		keeper->freeptr == aset_block_start(keeper);
+}
+
+static void
+aset_stats(mcxt_context *ctx, mcxt_counters_t *totals)
+{
+	mcxt_aset  *set = (mcxt_aset *) ctx;
+	size_t		nblocks = 0;
+	size_t		freechunks = 0;
+	size_t		totalspace = MCXT_ASET_KEEPER_OFFSET;
+	size_t		freespace = 0;
+
+	for (mcxt_aset_block *block = set->blocks; block != NULL; block = block->next)
+	{
+		nblocks++;
+		totalspace += aset_block_size(block);
+		freespace += (size_t) (block->endptr - block->freeptr);
+	}
+	for (unsigned i = 0; i < MCXT_ASET_NUM_FREELISTS; i++)
+	{
+		for (uint64_t *chunk = set->freelist[i]; chunk != NULL;
+			 chunk = *(uint64_t **) (chunk + 1))
+		{
+			freechunks++;
+			freespace += aset_chunk_size(i) + MCXT_CHUNK_HDRSZ;
+		}
+	}
+	totals->nblocks += nblocks;
+	totals->freechunks += freechunks;
+	totals->totalspace += totalspace;
+	totals->freespace += freespace;
+}
+
+/*
+ * Check every invariant of chunk.h for one AllocSet.  Bounded: chunk walks
+ * stop at the block's free pointer and freelist walks at the number of free
+ * chunks seen in the blocks, so a corrupt list cannot loop forever.
+ */
+static int
+aset_check(mcxt_context *ctx)
+{
+	mcxt_aset  *set = (mcxt_aset *) ctx;
+	mcxt_aset_block *keeper = mcxt_aset_keeper(set);
+	mcxt_aset_block *prev = NULL;
+	size_t		held = MCXT_ASET_KEEPER_OFFSET;
+	size_t		nfree_seen[MCXT_ASET_NUM_FREELISTS] = {0};
+	bool		keeper_seen = false;
+	size_t		nblocks = 0;
+	int			problems = 0;
+
+#define PROBLEM(...) do { mcxti_check_warn(ctx, __VA_ARGS__); problems++; } while (0)
+
+	for (mcxt_aset_block *block = set->blocks; block != NULL; block = block->next)
+	{
+		char	   *p = aset_block_start(block);
+
+		if (++nblocks > ((size_t) 1 << 32))
+		{
+			PROBLEM("block list does not end (cycle?)");
+			break;
+		}
+		if (block == keeper)
+			keeper_seen = true;
+		if (block->aset != set)
+			PROBLEM("block %p belongs to %p", (void *) block, (void *) block->aset);
+		if (!aset_block_valid(block))
+			PROBLEM("block %p has a bad check word", (void *) block);
+		if (block->prev != prev)
+			PROBLEM("block %p has a bad prev link", (void *) block);
+		if (block->freeptr < p || block->freeptr > block->endptr)
+		{
+			PROBLEM("block %p has free pointer %p outside [%p, %p]", (void *) block,
+					(void *) block->freeptr, (void *) p, (void *) block->endptr);
+			prev = block;
+			continue;
+		}
+		held += aset_block_size(block);
+		if (aset_block_is_external(block))
+		{
+			if (mcxt_chunk_hdr_offset(*(uint64_t *) p) != MCXT_ASET_BLOCKHDRSZ)
+				PROBLEM("external chunk in block %p has a bad header", (void *) block);
+			prev = block;
+			continue;
+		}
+		while (p < block->freeptr)
+		{
+			uint64_t	hdr = *(uint64_t *) p;
+			unsigned	idx = (unsigned) mcxt_chunk_hdr_value(hdr);
+
+			if (mcxt_chunk_hdr_type(hdr) != MCXT_TYPE_ASET ||
+				(hdr & MCXT_CHUNK_EXTERNAL) ||
+				idx >= MCXT_ASET_NUM_FREELISTS ||
+				mcxt_chunk_hdr_offset(hdr) != (uint64_t) (p - (char *) block))
+			{
+				PROBLEM("bad chunk header 0x%016llx at %p in block %p",
+						(unsigned long long) hdr, (void *) p, (void *) block);
+				break;
+			}
+			if (p + MCXT_CHUNK_HDRSZ + aset_chunk_size(idx) > block->freeptr)
+			{
+				PROBLEM("chunk %p of size %zu runs past the free pointer of block %p",
+						(void *) (p + MCXT_CHUNK_HDRSZ), aset_chunk_size(idx), (void *) block);
+				break;
+			}
+			if (hdr & MCXT_CHUNK_FREE)
+				nfree_seen[idx]++;
+			p += MCXT_CHUNK_HDRSZ + aset_chunk_size(idx);
+		}
+		prev = block;
+	}
+	if (!keeper_seen)
+		PROBLEM("keeper block %p is not on the block list", (void *) keeper);
+	if (held != ctx->mem_allocated)
+		PROBLEM("blocks hold %zu bytes but mem_allocated is %llu", held,
+				(unsigned long long) ctx->mem_allocated);
+
+	for (unsigned i = 0; i < MCXT_ASET_NUM_FREELISTS; i++)
+	{
+		size_t		n = 0;
+
+		for (uint64_t *chunk = set->freelist[i]; chunk != NULL;
+			 chunk = *(uint64_t **) (chunk + 1))
+		{
+			uint64_t	hdr = *chunk;
+			mcxt_aset_block *block;
+
+			if (++n > nfree_seen[i])
+			{
+				PROBLEM("freelist %u is longer than the %zu free chunks of its size", i,
+						nfree_seen[i]);
+				break;
+			}
+			block = (mcxt_aset_block *) ((char *) chunk - mcxt_chunk_hdr_offset(hdr));
+			if (!(hdr & MCXT_CHUNK_FREE) || mcxt_chunk_hdr_value(hdr) != i ||
+				mcxt_chunk_hdr_type(hdr) != MCXT_TYPE_ASET ||
+				!aset_block_valid(block) || block->aset != set)
+			{
+				PROBLEM("freelist %u holds a bad chunk %p (header 0x%016llx)", i,
+						(void *) (chunk + 1), (unsigned long long) hdr);
+				break;
+			}
+		}
+		if (n < nfree_seen[i])
+			PROBLEM("freelist %u has %zu chunks but %zu free chunks of its size are in the blocks",
+					i, n, nfree_seen[i]);
+	}
+#undef PROBLEM
+	return problems;
+}
+
+const mcxt_methods mcxti_aset_methods = {
+	.name = "AllocSet",
+	.alloc = aset_alloc,
+	.free_p = aset_free,
+	.realloc = aset_realloc,
+	.reset = aset_reset,
+	.delete_context = aset_delete,
+	.get_chunk_context = aset_get_chunk_context,
+	.get_chunk_space = aset_get_chunk_space,
+	.is_empty = aset_is_empty,
+	.stats = aset_stats,
+	.check = aset_check,
+};

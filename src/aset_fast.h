@@ -1,0 +1,113 @@
+/*
+ * aset_fast.h
+ *	  The AllocSet fast paths, inlined into the public entry points.
+ *
+ * mcxt_alloc() and mcxt_free() test for the AllocSet type first and run
+ * these inline, falling back to the method table for other types; that
+ * saves the two dependent loads and the indirect call of a method dispatch
+ * on every palloc/pfree.  Only the common case is here: a chunk from a
+ * freelist or from the active block's free space, and the return of a small
+ * chunk to its freelist.  Everything else (new blocks, large chunks,
+ * errors) is in noinline functions in aset.c.
+ *
+ * Expected cost of a small alloc: about a dozen instructions, one of them a
+ * hard-to-predict branch (freelist empty or not); of a small free: the
+ * header load, the block check (one load of the block header, which pfree
+ * needs anyway for the owning set), and a freelist push.
+ */
+#ifndef MCXT_ASET_FAST_H
+#define MCXT_ASET_FAST_H
+
+#include "mcxt_int.h"
+
+/* aset.c: the slow paths. */
+void	   *mcxti_aset_alloc_large(mcxt_aset *set, size_t size, int flags) MCXT_HIDDEN;
+void	   *mcxti_aset_alloc_from_new_block(mcxt_aset *set, size_t size, int flags,
+											unsigned idx) MCXT_HIDDEN;
+void		mcxti_aset_free_slow(void *ptr, uint64_t hdr) MCXT_HIDDEN;
+
+/* Freelist index of a request: the smallest i with size <= 8 << i. */
+static inline unsigned
+aset_free_index(size_t size)
+{
+	if (size <= (1 << MCXT_ASET_MINBITS))
+		return 0;
+	return (unsigned) (64 - MCXT_ASET_MINBITS) - (unsigned) __builtin_clzll((unsigned long long) (size - 1));
+}
+
+static inline size_t
+aset_chunk_size(unsigned idx)
+{
+	return (size_t) 1 << (idx + MCXT_ASET_MINBITS);
+}
+
+static inline void *
+aset_alloc_fast(mcxt_aset *set, size_t size, int flags)
+{
+	unsigned	idx;
+	uint64_t   *chunk;
+	mcxt_aset_block *block;
+	char	   *p;
+	size_t		need;
+
+	if (unlikely(size > set->alloc_chunk_limit))
+		return mcxti_aset_alloc_large(set, size, flags);
+
+	idx = aset_free_index(size);
+	chunk = set->freelist[idx];
+	if (chunk != NULL)
+	{
+		/* the link to the next free chunk is in the user area */
+		set->freelist[idx] = *(uint64_t **) (chunk + 1);
+		*chunk &= ~MCXT_CHUNK_FREE;
+		return chunk + 1;
+	}
+
+	block = set->blocks;
+	p = block->freeptr;
+	need = aset_chunk_size(idx) + MCXT_CHUNK_HDRSZ;
+	if (unlikely((size_t) (block->endptr - p) < need))
+		return mcxti_aset_alloc_from_new_block(set, size, flags, idx);
+
+	block->freeptr = p + need;
+	*(uint64_t *) p = mcxt_chunk_make_hdr(MCXT_TYPE_ASET, idx,
+										  (uint64_t) (p - (char *) block), 0);
+	return p + MCXT_CHUNK_HDRSZ;
+}
+
+static inline bool
+aset_block_valid(const mcxt_aset_block *block)
+{
+	return block->check == ((uintptr_t) block ^ MCXT_BLOCK_MAGIC);
+}
+
+/*
+ * Free a chunk whose header says AllocSet.  Anything but a live small chunk
+ * in a live block (free bit set, external, a block that fails its check, a
+ * chunk beyond the block's free pointer, a bad freelist index) goes to the
+ * slow path, which either frees a large chunk or reports the error.
+ */
+static inline void
+aset_free_fast(void *ptr, uint64_t hdr)
+{
+	uint64_t   *chunk = (uint64_t *) ptr - 1;
+	mcxt_aset_block *block;
+	mcxt_aset  *set;
+	unsigned	idx = (unsigned) mcxt_chunk_hdr_value(hdr);
+
+	block = (mcxt_aset_block *) ((char *) chunk - mcxt_chunk_hdr_offset(hdr));
+	if (unlikely((hdr & (MCXT_CHUNK_FREE | MCXT_CHUNK_EXTERNAL)) != 0 ||
+				 idx >= MCXT_ASET_NUM_FREELISTS ||
+				 !aset_block_valid(block) ||
+				 (char *) chunk >= block->freeptr))
+	{
+		mcxti_aset_free_slow(ptr, hdr);
+		return;
+	}
+	set = block->aset;
+	*(uint64_t **) ptr = set->freelist[idx];
+	set->freelist[idx] = chunk;
+	*chunk = hdr | MCXT_CHUNK_FREE;
+}
+
+#endif							/* MCXT_ASET_FAST_H */

@@ -1,0 +1,727 @@
+/*
+ * mcxt.c
+ *	  The type-independent layer: the per-thread current and top contexts,
+ *	  the process-wide registry, the context tree (create, reset, delete,
+ *	  reparent), reset callbacks, error reporting, and the public allocation
+ *	  entry points that dispatch on the chunk header's type id.
+ *
+ * Design decisions:
+ *  - CurrentMemoryContext is an exported thread-local so that palloc.h can
+ *    read it without a call.  The top context is created on first use.
+ *  - Trees are walked without recursion (as PostgreSQL 17 does), so a deep
+ *    tree cannot overflow the stack during reset or delete.
+ *  - pfree/repalloc/GetMemoryChunkContext read the 8-byte header in front
+ *    of the pointer and dispatch on its 4-bit type id; ids that no context
+ *    type uses map to methods that report the bad pointer, which catches
+ *    malloc'd and zeroed memory in every build.
+ *  - Errors go through one process-wide handler; the library never returns
+ *    NULL from an allocation unless the caller asked with MCXT_ALLOC_NO_OOM.
+ */
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "aset_fast.h"
+
+/* ---- per-thread state and the registry ----------------------------------- */
+
+MCXT_API _Thread_local mcxt_context_t *mcxt_current_context;
+
+static MCXT_TLS mcxt_context *thread_top;
+static MCXT_TLS mcxt_thread_entry *thread_entry;
+
+MCXT_API mcxt_registry_t mcxt_registry = {
+	.magic = MCXT_REGISTRY_MAGIC,
+	.layout_version = MCXT_LAYOUT_VERSION,
+	.sizeof_context = sizeof(mcxt_context),
+	.sizeof_aset = sizeof(mcxt_aset),
+	.sizeof_aset_block = sizeof(mcxt_aset_block),
+	.chunk_hdrsz = MCXT_CHUNK_HDRSZ,
+};
+
+static pthread_once_t thread_key_once = PTHREAD_ONCE_INIT;
+static pthread_key_t thread_key;
+
+static void
+registry_lock(void)
+{
+	while (__atomic_test_and_set(&mcxt_registry.lock, __ATOMIC_ACQUIRE))
+		sched_yield();
+}
+
+static void
+registry_unlock(void)
+{
+	__atomic_clear(&mcxt_registry.lock, __ATOMIC_RELEASE);
+}
+
+static void
+thread_exit_cb(void *arg)
+{
+	(void) arg;
+	mcxt_thread_cleanup();
+}
+
+static void
+thread_key_create(void)
+{
+	if (pthread_key_create(&thread_key, thread_exit_cb) != 0)
+	{
+		fputs("mcxt: cannot create the thread cleanup key\n", stderr);
+		abort();
+	}
+}
+
+/* List this thread in the registry, so the forensics tool finds its tree. */
+static void
+registry_add_thread(mcxt_context *top)
+{
+	mcxt_thread_entry *entry = thread_entry;
+
+	if (entry == NULL)
+	{
+		entry = calloc(1, sizeof(*entry));
+		if (entry == NULL)
+			mcxti_error(MCXT_ERR_OOM, NULL, "out of memory: cannot register thread");
+		entry->magic = MCXT_THREAD_MAGIC;
+		entry->current = &mcxt_current_context;
+		entry->tid = (int64_t) syscall(SYS_gettid);
+		registry_lock();
+		entry->next = mcxt_registry.threads;
+		mcxt_registry.threads = entry;
+		mcxt_registry.nthreads++;
+		registry_unlock();
+		thread_entry = entry;
+		pthread_once(&thread_key_once, thread_key_create);
+		pthread_setspecific(thread_key, entry);
+	}
+	entry->top = top;
+}
+
+static void
+registry_remove_thread(void)
+{
+	mcxt_thread_entry *entry = thread_entry;
+
+	if (entry == NULL)
+		return;
+	registry_lock();
+	for (mcxt_thread_entry **p = &mcxt_registry.threads; *p != NULL; p = &(*p)->next)
+	{
+		if (*p == entry)
+		{
+			*p = entry->next;
+			mcxt_registry.nthreads--;
+			break;
+		}
+	}
+	registry_unlock();
+	entry->magic = 0;
+	free(entry);
+	thread_entry = NULL;
+	pthread_setspecific(thread_key, NULL);
+}
+
+void
+mcxt_init(void)
+{
+	mcxt_context *top;
+
+	if (thread_top != NULL)
+	{
+		if (mcxt_current_context == NULL)
+			mcxt_current_context = thread_top;
+		return;
+	}
+	top = mcxt_aset_create(NULL, "TopMemoryContext", MCXT_DEFAULT_SIZES);
+	top->flags |= MCXT_CTXFLAG_TOP;
+	thread_top = top;
+	registry_add_thread(top);
+	if (mcxt_current_context == NULL)
+		mcxt_current_context = top;
+}
+
+mcxt_context_t *
+mcxt_top(void)
+{
+	if (unlikely(thread_top == NULL))
+		mcxt_init();
+	return thread_top;
+}
+
+mcxt_context_t *
+mcxt_current(void)
+{
+	if (unlikely(mcxt_current_context == NULL))
+		mcxt_init();
+	return mcxt_current_context;
+}
+
+void
+mcxt_thread_cleanup(void)
+{
+	if (thread_top != NULL)
+		mcxt_delete(thread_top);	/* clears thread_top */
+	mcxt_current_context = NULL;
+	mcxti_aset_drop_freelists();
+	mcxt_block_cache_trim();
+	registry_remove_thread();
+}
+
+/* ---- errors ------------------------------------------------------------- */
+
+static mcxt_error_handler_t error_handler = mcxt_default_error_handler;
+
+mcxt_error_handler_t
+mcxt_set_error_handler(mcxt_error_handler_t handler)
+{
+	mcxt_error_handler_t old = error_handler;
+
+	error_handler = handler != NULL ? handler : mcxt_default_error_handler;
+	return old;
+}
+
+void
+mcxt_default_error_handler(mcxt_error_t code, mcxt_context_t *ctx, const char *message)
+{
+	(void) ctx;
+	/* as PostgreSQL: show where the memory went before giving up */
+	if (code == MCXT_ERR_OOM && thread_top != NULL)
+		mcxt_stats(thread_top);
+	fprintf(stderr, "mcxt: %s\n", message);
+	fflush(stderr);
+	abort();
+}
+
+void
+mcxti_error(mcxt_error_t code, mcxt_context *ctx, const char *fmt, ...)
+{
+	/* no allocation here: we may be out of memory */
+	static MCXT_TLS char message[512];
+	va_list		args;
+
+	va_start(args, fmt);
+	vsnprintf(message, sizeof(message), fmt, args);
+	va_end(args);
+	error_handler(code, ctx, message);
+	fprintf(stderr, "mcxt: error handler returned; aborting after: %s\n", message);
+	abort();
+}
+
+void
+mcxti_bad_pointer(const char *op, const void *ptr, uint64_t hdr)
+{
+	mcxti_error(MCXT_ERR_BAD_POINTER, NULL,
+				"%s called with invalid pointer %p (header 0x%016llx)",
+				op, ptr, (unsigned long long) hdr);
+}
+
+void *
+mcxti_oom(mcxt_context *ctx, size_t size, int flags)
+{
+	if (flags & MCXT_ALLOC_NO_OOM)
+		return NULL;
+	mcxti_error(MCXT_ERR_OOM, ctx,
+				"out of memory: Failed on request of size %zu in memory context \"%s\".",
+				size, ctx != NULL && ctx->name != NULL ? ctx->name : "?");
+}
+
+void
+mcxti_invalid_size(mcxt_context *ctx, size_t size)
+{
+	mcxti_error(MCXT_ERR_INVALID_SIZE, ctx, "invalid memory alloc request size %zu in memory context \"%s\"",
+				size, ctx != NULL && ctx->name != NULL ? ctx->name : "?");
+}
+
+void
+mcxti_check_warn(const mcxt_context *ctx, const char *fmt, ...)
+{
+	va_list		args;
+
+	fprintf(stderr, "WARNING: problem in memory context \"%s\" (%p): ",
+			ctx->name != NULL ? ctx->name : "?", (const void *) ctx);
+	va_start(args, fmt);
+	vfprintf(stderr, fmt, args);
+	va_end(args);
+	fputc('\n', stderr);
+}
+
+/* ---- method dispatch for unused type ids --------------------------------- */
+
+static void *
+bogus_alloc(mcxt_context *ctx, size_t size, int flags)
+{
+	mcxti_error(MCXT_ERR_MISUSE, NULL, "allocation in an invalid memory context %p", (void *) ctx);
+}
+
+static void
+bogus_free(void *ptr, uint64_t hdr)
+{
+	mcxti_bad_pointer("pfree", ptr, hdr);
+}
+
+static void *
+bogus_realloc(void *ptr, uint64_t hdr, size_t size, int flags)
+{
+	mcxti_bad_pointer("repalloc", ptr, hdr);
+}
+
+static mcxt_context *
+bogus_get_chunk_context(const void *ptr, uint64_t hdr)
+{
+	mcxti_bad_pointer("GetMemoryChunkContext", ptr, hdr);
+}
+
+static size_t
+bogus_get_chunk_space(const void *ptr, uint64_t hdr)
+{
+	mcxti_bad_pointer("GetMemoryChunkSpace", ptr, hdr);
+}
+
+static const mcxt_methods bogus_methods = {
+	.name = "invalid",
+	.alloc = bogus_alloc,
+	.free_p = bogus_free,
+	.realloc = bogus_realloc,
+	.get_chunk_context = bogus_get_chunk_context,
+	.get_chunk_space = bogus_get_chunk_space,
+};
+
+const mcxt_methods *const mcxti_methods[16] = {
+	&bogus_methods, &bogus_methods, &bogus_methods, &bogus_methods,
+	&bogus_methods, &bogus_methods, &bogus_methods, &bogus_methods,
+	&bogus_methods,
+	[MCXT_TYPE_ASET] = &mcxti_aset_methods,
+	[MCXT_TYPE_GENERATION] = &bogus_methods,
+	[MCXT_TYPE_SLAB] = &bogus_methods,
+	[MCXT_TYPE_BUMP] = &bogus_methods,
+	[MCXT_TYPE_ALIGNED] = &bogus_methods,
+	&bogus_methods, &bogus_methods,
+};
+
+/*
+ * The header word in front of a user pointer.  A NULL or misaligned
+ * pointer is reported here, before anything is read through it.
+ */
+static inline uint64_t
+chunk_header(const char *op, const void *ptr)
+{
+	if (unlikely(((uintptr_t) ptr & (MCXT_MAXALIGN - 1)) != 0 || (uintptr_t) ptr < 4096))
+		mcxti_bad_pointer(op, ptr, 0);
+	return ((const uint64_t *) ptr)[-1];
+}
+
+/* ---- allocation entry points --------------------------------------------- */
+
+void *
+mcxt_alloc(mcxt_context_t *ctx, size_t size)
+{
+	if (likely(ctx->type == MCXT_TYPE_ASET))
+		return aset_alloc_fast((mcxt_aset *) ctx, size, 0);
+	return ctx->methods->alloc(ctx, size, 0);
+}
+
+void *
+mcxt_alloc_zero(mcxt_context_t *ctx, size_t size)
+{
+	void	   *p = mcxt_alloc(ctx, size);
+
+	memset(p, 0, size);
+	return p;
+}
+
+void *
+mcxt_alloc_extended(mcxt_context_t *ctx, size_t size, int flags)
+{
+	void	   *p;
+
+	if (unlikely((flags & MCXT_ALLOC_HUGE) ? size > MCXT_MAX_ALLOC_HUGE_SIZE
+				 : size > MCXT_MAX_ALLOC_SIZE))
+		mcxti_invalid_size(ctx, size);
+	if (likely(ctx->type == MCXT_TYPE_ASET))
+		p = aset_alloc_fast((mcxt_aset *) ctx, size, flags);
+	else
+		p = ctx->methods->alloc(ctx, size, flags);
+	if (p != NULL && (flags & MCXT_ALLOC_ZERO))
+		memset(p, 0, size);
+	return p;
+}
+
+void
+mcxt_free(void *ptr)
+{
+	uint64_t	hdr = chunk_header("pfree", ptr);
+
+	if (likely(mcxt_chunk_hdr_type(hdr) == MCXT_TYPE_ASET))
+		aset_free_fast(ptr, hdr);
+	else
+		mcxti_methods[mcxt_chunk_hdr_type(hdr)]->free_p(ptr, hdr);
+}
+
+void *
+mcxt_realloc_extended(void *ptr, size_t size, int flags)
+{
+	uint64_t	hdr = chunk_header("repalloc", ptr);
+
+	return mcxti_methods[mcxt_chunk_hdr_type(hdr)]->realloc(ptr, hdr, size, flags);
+}
+
+void *
+mcxt_realloc(void *ptr, size_t size)
+{
+	return mcxt_realloc_extended(ptr, size, 0);
+}
+
+mcxt_context_t *
+mcxt_chunk_context(const void *ptr)
+{
+	uint64_t	hdr = chunk_header("GetMemoryChunkContext", ptr);
+
+	return mcxti_methods[mcxt_chunk_hdr_type(hdr)]->get_chunk_context(ptr, hdr);
+}
+
+size_t
+mcxt_chunk_space(const void *ptr)
+{
+	uint64_t	hdr = chunk_header("GetMemoryChunkSpace", ptr);
+
+	return mcxti_methods[mcxt_chunk_hdr_type(hdr)]->get_chunk_space(ptr, hdr);
+}
+
+/* ---- the tree ------------------------------------------------------------ */
+
+static void
+context_link(mcxt_context *ctx, mcxt_context *parent)
+{
+	ctx->parent = parent;
+	ctx->prevchild = NULL;
+	if (parent != NULL)
+	{
+		ctx->nextchild = parent->firstchild;
+		if (parent->firstchild != NULL)
+			parent->firstchild->prevchild = ctx;
+		parent->firstchild = ctx;
+	}
+	else
+		ctx->nextchild = NULL;
+}
+
+static void
+context_unlink(mcxt_context *ctx)
+{
+	mcxt_context *parent = ctx->parent;
+
+	if (parent == NULL)
+		return;
+	if (ctx->prevchild != NULL)
+		ctx->prevchild->nextchild = ctx->nextchild;
+	else
+		parent->firstchild = ctx->nextchild;
+	if (ctx->nextchild != NULL)
+		ctx->nextchild->prevchild = ctx->prevchild;
+	ctx->parent = NULL;
+	ctx->prevchild = NULL;
+	ctx->nextchild = NULL;
+}
+
+void
+mcxti_context_init(mcxt_context *ctx, unsigned type, const mcxt_methods *methods,
+				   mcxt_context *parent, const char *name)
+{
+	ctx->magic = MCXT_CONTEXT_MAGIC;
+	ctx->type = (uint8_t) type;
+	ctx->flags = 0;
+	ctx->methods = methods;
+	ctx->firstchild = NULL;
+	ctx->name = name;
+	ctx->ident = NULL;
+	ctx->reset_cbs = NULL;
+	context_link(ctx, parent);
+}
+
+static void
+run_callbacks(mcxt_context *ctx)
+{
+	mcxt_callback_t *cb;
+
+	/* pop each before calling it, so it runs once even if it longjmps */
+	while ((cb = ctx->reset_cbs) != NULL)
+	{
+		ctx->reset_cbs = cb->next;
+		cb->func(cb->arg);
+	}
+}
+
+void
+mcxt_reset_only(mcxt_context_t *ctx)
+{
+	run_callbacks(ctx);
+	if (!ctx->methods->is_empty(ctx))
+		ctx->methods->reset(ctx);
+}
+
+void
+mcxt_reset(mcxt_context_t *ctx)
+{
+	if (ctx->firstchild != NULL)
+		mcxt_delete_children(ctx);
+	mcxt_reset_only(ctx);
+}
+
+void
+mcxt_reset_children(mcxt_context_t *ctx)
+{
+	for (mcxt_context *c = ctx->firstchild; c != NULL; c = mcxti_traverse_next(c, ctx))
+		mcxt_reset_only(c);
+}
+
+/*
+ * Delete one context that has no children.  Returns false, deleting
+ * nothing, if its callbacks created children: those must go first.
+ */
+static bool
+delete_leaf(mcxt_context *ctx)
+{
+	mcxt_context *parent = ctx->parent;
+
+	run_callbacks(ctx);
+	if (ctx->firstchild != NULL)
+		return false;
+	if (parent != NULL)
+	{
+		/* the parent's history keeps what its descendants ever held */
+		parent->bytes_alloc += ctx->bytes_alloc;
+		parent->bytes_freed += ctx->bytes_alloc;
+	}
+	context_unlink(ctx);
+	if (ctx == thread_top)
+	{
+		thread_top = NULL;
+		if (thread_entry != NULL)
+			thread_entry->top = NULL;
+	}
+	if (ctx == mcxt_current_context)
+		mcxt_current_context = NULL;
+	ctx->methods->delete_context(ctx);
+	return true;
+}
+
+/*
+ * Delete ctx and its subtree bottom-up without recursion: descend to a
+ * leaf, delete it, continue from its parent.
+ */
+void
+mcxt_delete(mcxt_context_t *ctx)
+{
+	mcxt_context *curr = ctx;
+
+	for (;;)
+	{
+		mcxt_context *parent;
+
+		while (curr->firstchild != NULL)
+			curr = curr->firstchild;
+		parent = curr->parent;
+		if (!delete_leaf(curr))
+			continue;			/* a callback made children; delete them first */
+		if (curr == ctx)
+			break;
+		curr = parent;
+	}
+}
+
+void
+mcxt_delete_children(mcxt_context_t *ctx)
+{
+	while (ctx->firstchild != NULL)
+		mcxt_delete(ctx->firstchild);
+}
+
+void
+mcxt_set_parent(mcxt_context_t *ctx, mcxt_context_t *new_parent)
+{
+	for (mcxt_context *p = new_parent; p != NULL; p = p->parent)
+	{
+		if (p == ctx)
+			mcxti_error(MCXT_ERR_MISUSE, ctx,
+						"cannot make memory context \"%s\" a child of itself or of its descendant \"%s\"",
+						ctx->name, new_parent->name);
+	}
+	if (ctx->parent == new_parent)
+		return;
+	context_unlink(ctx);
+	context_link(ctx, new_parent);
+}
+
+void
+mcxt_set_ident(mcxt_context_t *ctx, const char *ident)
+{
+	ctx->ident = ident;
+}
+
+const char *
+mcxt_name(const mcxt_context_t *ctx)
+{
+	return ctx->name;
+}
+
+const char *
+mcxt_ident(const mcxt_context_t *ctx)
+{
+	return ctx->ident;
+}
+
+mcxt_context_t *
+mcxt_parent(const mcxt_context_t *ctx)
+{
+	return ctx->parent;
+}
+
+const char *
+mcxt_type_name(const mcxt_context_t *ctx)
+{
+	return ctx->methods->name;
+}
+
+void
+mcxt_register_reset_callback(mcxt_context_t *ctx, mcxt_callback_t *cb)
+{
+	cb->next = ctx->reset_cbs;
+	ctx->reset_cbs = cb;
+}
+
+bool
+mcxt_unregister_reset_callback(mcxt_context_t *ctx, mcxt_callback_t *cb)
+{
+	for (mcxt_callback_t **p = &ctx->reset_cbs; *p != NULL; p = &(*p)->next)
+	{
+		if (*p == cb)
+		{
+			*p = cb->next;
+			cb->next = NULL;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* ---- accounting and checks ----------------------------------------------- */
+
+bool
+mcxt_is_empty(mcxt_context_t *ctx)
+{
+	return ctx->methods->is_empty(ctx);
+}
+
+size_t
+mcxt_mem_allocated(mcxt_context_t *ctx, bool recurse)
+{
+	size_t		total = ctx->mem_allocated;
+
+	if (recurse)
+	{
+		for (mcxt_context *c = ctx->firstchild; c != NULL; c = mcxti_traverse_next(c, ctx))
+			total += c->mem_allocated;
+	}
+	return total;
+}
+
+void
+mcxt_get_accounting(mcxt_context_t *ctx, bool recurse, mcxt_accounting_t *out)
+{
+	mcxt_context *c = ctx;
+
+	memset(out, 0, sizeof(*out));
+	while (c != NULL)
+	{
+		out->mem_allocated += c->mem_allocated;
+		out->bytes_alloc += c->bytes_alloc;
+		out->bytes_freed += c->bytes_freed;
+		out->max_bytes_held += c->max_bytes_held;
+		c = recurse ? mcxti_traverse_next(c, ctx) : NULL;
+	}
+}
+
+void
+mcxt_reset_peak(mcxt_context_t *ctx, bool recurse)
+{
+	mcxt_context *c = ctx;
+
+	while (c != NULL)
+	{
+		c->max_bytes_held = c->mem_allocated;
+		c = recurse ? mcxti_traverse_next(c, ctx) : NULL;
+	}
+}
+
+/* Generic invariants of one context header (chunk.h). */
+static int
+check_header(mcxt_context *ctx)
+{
+	int			problems = 0;
+
+	if (ctx->magic != MCXT_CONTEXT_MAGIC)
+	{
+		fprintf(stderr, "WARNING: memory context %p has bad magic 0x%08x\n",
+				(void *) ctx, (unsigned) ctx->magic);
+		return 1;
+	}
+	if (ctx->parent != NULL)
+	{
+		if ((ctx->prevchild == NULL) != (ctx->parent->firstchild == ctx))
+		{
+			mcxti_check_warn(ctx, "sibling links disagree with the parent's first child");
+			problems++;
+		}
+		if (ctx->prevchild != NULL && ctx->prevchild->nextchild != ctx)
+		{
+			mcxti_check_warn(ctx, "previous sibling does not link back");
+			problems++;
+		}
+	}
+	if (ctx->bytes_alloc - ctx->bytes_freed != ctx->mem_allocated)
+	{
+		mcxti_check_warn(ctx, "bytes_alloc %llu - bytes_freed %llu != mem_allocated %llu",
+						 (unsigned long long) ctx->bytes_alloc,
+						 (unsigned long long) ctx->bytes_freed,
+						 (unsigned long long) ctx->mem_allocated);
+		problems++;
+	}
+	if (ctx->max_bytes_held < ctx->mem_allocated)
+	{
+		mcxti_check_warn(ctx, "peak %llu below current %llu",
+						 (unsigned long long) ctx->max_bytes_held,
+						 (unsigned long long) ctx->mem_allocated);
+		problems++;
+	}
+	for (mcxt_context *c = ctx->firstchild; c != NULL; c = c->nextchild)
+	{
+		if (c->parent != ctx)
+		{
+			mcxti_check_warn(ctx, "child %p names another parent", (void *) c);
+			problems++;
+			break;
+		}
+	}
+	return problems;
+}
+
+int
+mcxt_check(mcxt_context_t *ctx)
+{
+	int			problems = 0;
+
+	for (mcxt_context *c = ctx; c != NULL; c = mcxti_traverse_next(c, ctx))
+	{
+		int			p = check_header(c);
+
+		problems += p;
+		if (p == 0 || c->magic == MCXT_CONTEXT_MAGIC)
+			problems += c->methods->check(c);
+	}
+	return problems;
+}

@@ -1,0 +1,129 @@
+/*
+ * mcxt_int.h
+ *	  Internal interfaces of libmcxt, grouped by the file that defines them.
+ *
+ * Everything declared here is hidden (-fvisibility=hidden): nothing outside
+ * the library can link against it.  The on-heap structs themselves are in
+ * chunk.h, which the forensics tool shares.
+ */
+#ifndef MCXT_INT_H
+#define MCXT_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mcxt.h"
+#include "chunk.h"
+
+#ifndef MCXT_DEBUG
+#define MCXT_DEBUG 0
+#endif
+
+#define likely(x)		__builtin_expect(!!(x), 1)
+#define unlikely(x)		__builtin_expect(!!(x), 0)
+#define mcxt_noinline	__attribute__((noinline))
+#define mcxt_noreturn	_Noreturn
+#define MCXT_HIDDEN		__attribute__((visibility("hidden")))
+/* Internal TLS is never exported, so the cheap model is always valid. */
+#define MCXT_TLS		_Thread_local __attribute__((tls_model("initial-exec")))
+
+/*
+ * The method table of one context type.  The generic layer (mcxt.c) does
+ * everything that is the same for all types: the tree, callbacks, accounting
+ * folds, argument checks; a type implements only its storage.
+ */
+typedef struct mcxt_methods
+{
+	const char *name;			/* "AllocSet", shown in stats */
+	void	   *(*alloc) (mcxt_context *ctx, size_t size, int flags);
+	/* free/realloc receive the chunk's header word, already read. */
+	void		(*free_p) (void *ptr, uint64_t hdr);
+	void	   *(*realloc) (void *ptr, uint64_t hdr, size_t size, int flags);
+	void		(*reset) (mcxt_context *ctx);
+	/* release the context's storage; the generic layer has unlinked it */
+	void		(*delete_context) (mcxt_context *ctx);
+	mcxt_context *(*get_chunk_context) (const void *ptr, uint64_t hdr);
+	size_t		(*get_chunk_space) (const void *ptr, uint64_t hdr);
+	bool		(*is_empty) (mcxt_context *ctx);
+	void		(*stats) (mcxt_context *ctx, mcxt_counters_t *totals);
+	int			(*check) (mcxt_context *ctx);
+} mcxt_methods;
+
+/* mcxt.c ------------------------------------------------------------------ */
+
+/* Indexed by the 4-bit type id of a chunk header; unused ids report errors. */
+extern const mcxt_methods *const mcxti_methods[16] MCXT_HIDDEN;
+
+/* Link a fresh context into the tree and fill the generic header fields. */
+void		mcxti_context_init(mcxt_context *ctx, unsigned type, const mcxt_methods *methods,
+							   mcxt_context *parent, const char *name) MCXT_HIDDEN;
+
+/* Report an error through the handler; never returns. */
+mcxt_noreturn void mcxti_error(mcxt_error_t code, mcxt_context *ctx, const char *fmt, ...)
+			__attribute__((format(printf, 3, 4))) MCXT_HIDDEN;
+/* A pointer whose header does not decode to a live chunk. */
+mcxt_noreturn void mcxti_bad_pointer(const char *op, const void *ptr, uint64_t hdr) MCXT_HIDDEN;
+/* Out of memory: NULL with MCXT_ALLOC_NO_OOM, otherwise the error handler. */
+void	   *mcxti_oom(mcxt_context *ctx, size_t size, int flags) MCXT_HIDDEN;
+/* A size over the limit for these flags: always an error, as in PostgreSQL. */
+mcxt_noreturn void mcxti_invalid_size(mcxt_context *ctx, size_t size) MCXT_HIDDEN;
+
+/* Accounting, called by the types whenever a block is obtained or given back. */
+static inline void
+mcxti_note_alloc(mcxt_context *ctx, size_t bytes)
+{
+	ctx->mem_allocated += bytes;
+	ctx->bytes_alloc += bytes;
+	if (ctx->mem_allocated > ctx->max_bytes_held)
+		ctx->max_bytes_held = ctx->mem_allocated;
+}
+
+static inline void
+mcxti_note_free(mcxt_context *ctx, size_t bytes)
+{
+	ctx->mem_allocated -= bytes;
+	ctx->bytes_freed += bytes;
+}
+
+/* Depth-first pre-order successor of curr within the subtree of top. */
+static inline mcxt_context *
+mcxti_traverse_next(mcxt_context *curr, mcxt_context *top)
+{
+	if (curr->firstchild != NULL)
+		return curr->firstchild;
+	while (curr->nextchild == NULL)
+	{
+		curr = curr->parent;
+		if (curr == top || curr == NULL)
+			return NULL;
+	}
+	return curr->nextchild;
+}
+
+/* Problems found by a check walk are reported through this (stderr). */
+void		mcxti_check_warn(const mcxt_context *ctx, const char *fmt, ...)
+			__attribute__((format(printf, 2, 3))) MCXT_HIDDEN;
+
+/* aset.c ------------------------------------------------------------------ */
+
+extern const mcxt_methods mcxti_aset_methods MCXT_HIDDEN;
+/* Give back every context parked on this thread's recycle lists. */
+void		mcxti_aset_drop_freelists(void) MCXT_HIDDEN;
+
+/* source.c ---------------------------------------------------------------- */
+
+/* Blocks for contexts: from this thread's cache when possible. NULL on failure. */
+void	   *mcxti_block_alloc(size_t size) MCXT_HIDDEN;
+void		mcxti_block_free(void *block, size_t size) MCXT_HIDDEN;
+/* Straight to the block source, bypassing the cache (odd-sized blocks). */
+void	   *mcxti_source_alloc(size_t size) MCXT_HIDDEN;
+void	   *mcxti_source_realloc(void *block, size_t old_size, size_t new_size) MCXT_HIDDEN;
+void		mcxti_source_free(void *block, size_t size) MCXT_HIDDEN;
+
+/* stats.c ----------------------------------------------------------------- */
+
+/* Counters of ctx alone. */
+void		mcxti_context_counters(mcxt_context *ctx, mcxt_counters_t *out) MCXT_HIDDEN;
+
+#endif							/* MCXT_INT_H */
