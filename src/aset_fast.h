@@ -20,6 +20,10 @@
 
 #include "mcxt_int.h"
 
+_Static_assert(MCXT_CHUNK_OFFSET_UNIT == 8, "the fast path assumes 8-byte offset units");
+_Static_assert(MCXT_CHUNK_VALUE_SHIFT == 6 && (MCXT_CHUNK_FREE >> 4) == 2 &&
+			   (MCXT_CHUNK_EXTERNAL >> 4) == 1, "aset_free_fast's key assumes this bit layout");
+
 /* aset.c: the slow paths. */
 void	   *mcxti_aset_alloc_large(mcxt_aset *set, size_t size, int flags) MCXT_HIDDEN;
 void	   *mcxti_aset_alloc_from_new_block(mcxt_aset *set, size_t size, int flags,
@@ -70,8 +74,9 @@ aset_alloc_fast(mcxt_aset *set, size_t size, int flags)
 		return mcxti_aset_alloc_from_new_block(set, size, flags, idx);
 
 	block->freeptr = p + need;
-	*(uint64_t *) p = mcxt_chunk_make_hdr(MCXT_TYPE_ASET, idx,
-										  (uint64_t) (p - (char *) block), 0);
+	/* the offset is a multiple of 8: offset / 8 << 36 is offset << 33 */
+	*(uint64_t *) p = MCXT_TYPE_ASET | ((uint64_t) idx << MCXT_CHUNK_VALUE_SHIFT) |
+		((uint64_t) (p - (char *) block) << (MCXT_CHUNK_OFFSET_SHIFT - 3));
 	return p + MCXT_CHUNK_HDRSZ;
 }
 
@@ -83,30 +88,33 @@ aset_block_valid(const mcxt_aset_block *block)
 
 /*
  * Free a chunk whose header says AllocSet.  Anything but a live small chunk
- * in a live block (free bit set, external, a block that fails its check, a
- * chunk beyond the block's free pointer, a bad freelist index) goes to the
- * slow path, which either frees a large chunk or reports the error.
+ * in a live block (free bit set, external, a bad freelist index, a block
+ * that fails its check, a chunk beyond the block's free pointer) goes to
+ * the slow path, which either frees a large chunk or reports the error.
+ *
+ * Header bits 4..35 are E, F and the value; shifted down by 4 they form a
+ * 32-bit key that is idx << 2 exactly when E and F are clear, so one
+ * comparison checks all three, and key * 2 is the freelist slot's offset.
  */
 static inline void
 aset_free_fast(void *ptr, uint64_t hdr)
 {
 	uint64_t   *chunk = (uint64_t *) ptr - 1;
 	mcxt_aset_block *block;
-	mcxt_aset  *set;
-	unsigned	idx = (unsigned) mcxt_chunk_hdr_value(hdr);
+	uint32_t	key = (uint32_t) (hdr >> 4);
+	uint64_t  **slot;
 
 	block = (mcxt_aset_block *) ((char *) chunk - mcxt_chunk_hdr_offset(hdr));
-	if (unlikely((hdr & (MCXT_CHUNK_FREE | MCXT_CHUNK_EXTERNAL)) != 0 ||
-				 idx >= MCXT_ASET_NUM_FREELISTS ||
+	if (unlikely(key > ((MCXT_ASET_NUM_FREELISTS - 1) << 2) ||
 				 !aset_block_valid(block) ||
 				 (char *) chunk >= block->freeptr))
 	{
 		mcxti_aset_free_slow(ptr, hdr);
 		return;
 	}
-	set = block->aset;
-	*(uint64_t **) ptr = set->freelist[idx];
-	set->freelist[idx] = chunk;
+	slot = (uint64_t **) ((char *) block->aset->freelist + (size_t) key * 2);
+	*(uint64_t **) ptr = *slot;
+	*slot = chunk;
 	*chunk = hdr | MCXT_CHUNK_FREE;
 }
 
