@@ -92,9 +92,10 @@ aset_block_valid(const mcxt_aset_block *block)
  * that fails its check, a chunk beyond the block's free pointer) goes to
  * the slow path, which either frees a large chunk or reports the error.
  *
- * Header bits 4..35 are E, F and the value; shifted down by 4 they form a
- * 32-bit key that is idx << 2 exactly when E and F are clear, so one
- * comparison checks all three, and key * 2 is the freelist slot's offset.
+ * Header bits 4..35 are E, F and the value.  Shifted down by 4 and rotated
+ * right by 2 within 32 bits, they become value | E << 30 | F << 31, which
+ * is a valid freelist index (<= 10) exactly when E and F are clear: one
+ * comparison checks all three.
  */
 static inline void
 aset_free_fast(void *ptr, uint64_t hdr)
@@ -104,15 +105,16 @@ aset_free_fast(void *ptr, uint64_t hdr)
 	uint32_t	key = (uint32_t) (hdr >> 4);
 	uint64_t  **slot;
 
+	key = (key >> 2) | (key << 30);
 	block = (mcxt_aset_block *) ((char *) chunk - mcxt_chunk_hdr_offset(hdr));
-	if (unlikely(key > ((MCXT_ASET_NUM_FREELISTS - 1) << 2) ||
+	if (unlikely(key >= MCXT_ASET_NUM_FREELISTS ||
 				 !aset_block_valid(block) ||
 				 (char *) chunk >= block->freeptr))
 	{
 		mcxti_aset_free_slow(ptr, hdr);
 		return;
 	}
-	slot = (uint64_t **) ((char *) block->aset->freelist + (size_t) key * 2);
+	slot = &block->aset->freelist[key];
 	*(uint64_t **) ptr = *slot;
 	*slot = chunk;
 	*chunk = hdr | MCXT_CHUNK_FREE;
