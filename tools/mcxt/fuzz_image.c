@@ -1,0 +1,179 @@
+/*
+ * fuzz_image.c
+ *	  Fuzz target over the ELF parsing: the core parser (image_open_buffer)
+ *	  with everything the commands do with an image afterwards (region reads,
+ *	  zero-copy pointers, threads, auxv, the registry search, the string and
+ *	  pattern scans), and the executable/shared-object parser (symbols,
+ *	  build-id) on the same bytes.
+ *
+ * Built two ways:
+ *  - with clang and -fsanitize=fuzzer: a libFuzzer binary
+ *    (cmake target mcxt_fuzz_image_libfuzzer);
+ *  - with MCXT_FUZZ_REPLAY_MAIN: a replay program, `fuzz_image FILE|DIR...`,
+ *    which runs every input once (the tests run it over test/cli/corpus
+ *    under ASan and valgrind).
+ * Files named by a fuzzed core are never opened (image_opts.no_files).
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "elfread.h"
+#include "image.h"
+#include "registry.h"
+#include "scan.h"
+
+int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void
+fuzz_exercise_image(image_t *im)
+{
+	unsigned char buf[256];
+	uint64_t	v;
+	registry_info ri;
+	strhist    *h;
+	finder	   *f;
+	size_t		n;
+
+	for (size_t i = 0; i < image_nregions(im); i++)
+	{
+		const image_region *r = image_region_get(im, i);
+
+		(void) image_read(im, r->start, buf, sizeof(buf));
+		(void) image_read(im, r->end - 16, buf, 64);	/* runs into the next region */
+		(void) image_ptr(im, r->start, 8);
+		(void) image_region_source(im, r);
+	}
+	(void) image_read(im, UINT64_MAX - 8, buf, 64);
+	for (size_t i = 0; i < image_nthreads(im); i++)
+		(void) image_thread_get(im, i);
+	(void) image_auxv(im, 9, &v);
+	(void) image_exe_bias(im, &v);
+	if (registry_find(im, &ri))
+		registry_free(&ri);
+	h = strhist_new(4, 1 << 20);
+	(void) scan_memory(im, SCAN_ALL, 0, strhist_feed, h);
+	strhist_finish(h);
+	(void) strhist_sorted(h, &n);
+	strhist_free(h);
+	f = finder_new((const unsigned char *) "mcxt", 4, 8);
+	(void) scan_memory(im, SCAN_ALL, 3, finder_feed, f);
+	(void) finder_strides(f, &n);
+	finder_free(f);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	image_opts	opts = {.no_files = true};
+	char		err[512];
+	image_t    *im;
+	elf_obj		o;
+
+	im = image_open_buffer(data, size, &opts, err, sizeof(err));
+	if (im)
+	{
+		fuzz_exercise_image(im);
+		image_close(im);
+	}
+	if (elf_obj_parse(&o, data, size) == NULL)
+	{
+		uint64_t	value,
+					sz,
+					vaddr;
+		const unsigned char *id;
+		size_t		idlen;
+
+		(void) elf_obj_symbol(&o, "mcxt_registry", &value, &sz);
+		(void) elf_obj_build_id(&o, &id, &idlen, &vaddr);
+		(void) elf_obj_prot_at(&o, 0);
+	}
+	return 0;
+}
+
+#ifdef MCXT_FUZZ_REPLAY_MAIN
+
+int			main(int argc, char **argv);
+
+/* Run one file; returns false if it cannot be read. */
+static bool
+replay_file(const char *path)
+{
+	FILE	   *fp = fopen(path, "rb");
+	struct stat st;
+	uint8_t    *buf;
+	bool		ok;
+
+	if (!fp || fstat(fileno(fp), &st) != 0)
+	{
+		fprintf(stderr, "fuzz_image: cannot read %s\n", path);
+		if (fp)
+			fclose(fp);
+		return false;
+	}
+	/* exactly the file's size, so ASan and valgrind see any overread */
+	buf = malloc(st.st_size ? (size_t) st.st_size : 1);
+	ok = buf && fread(buf, 1, (size_t) st.st_size, fp) == (size_t) st.st_size;
+	fclose(fp);
+	if (ok)
+		(void) LLVMFuzzerTestOneInput(buf, (size_t) st.st_size);
+	else
+		fprintf(stderr, "fuzz_image: cannot read %s\n", path);
+	free(buf);
+	return ok;
+}
+
+int
+main(int argc, char **argv)
+{
+	size_t		count = 0;
+
+	if (argc < 2)
+	{
+		fprintf(stderr, "usage: fuzz_image FILE|DIR...\n");
+		return 2;
+	}
+	for (int i = 1; i < argc; i++)
+	{
+		struct stat st;
+
+		if (stat(argv[i], &st) == 0 && S_ISDIR(st.st_mode))
+		{
+			struct dirent **list;
+			int			n = scandir(argv[i], &list, NULL, alphasort);
+
+			if (n < 0)
+			{
+				fprintf(stderr, "fuzz_image: cannot list %s\n", argv[i]);
+				return 1;
+			}
+			for (int k = 0; k < n; k++)
+			{
+				char		path[4096];
+
+				if (list[k]->d_name[0] != '.')
+				{
+					snprintf(path, sizeof(path), "%s/%s", argv[i], list[k]->d_name);
+					if (!replay_file(path))
+						return 1;
+					count++;
+				}
+				free(list[k]);
+			}
+			free(list);
+		}
+		else
+		{
+			if (!replay_file(argv[i]))
+				return 1;
+			count++;
+		}
+	}
+	printf("fuzz_image: replayed %zu inputs\n", count);
+	return count > 0 ? 0 : 1;
+}
+#endif

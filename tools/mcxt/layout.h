@@ -1,0 +1,189 @@
+/*
+ * layout.h
+ *	  A table-driven description of one allocator family and version: where
+ *	  the fields of its context, AllocSet and block headers are, how its
+ *	  chunk headers decode, how its freelists are linked, and how to find the
+ *	  roots of its context trees in an image.
+ *
+ * The walker (walk.c) is generic and reads memory only through this
+ * descriptor, so supporting another allocator is writing one more
+ * descriptor (and, where the rules differ, one small chunk decoder), never
+ * touching the walker.  Only libmcxt's descriptor exists today
+ * (layout_mcxt.c, built with offsetof on ../../src/chunk.h so the tool and
+ * the library cannot drift).  The fields below were chosen so that these
+ * fit without new code in the walker (facts: /work/shared/research):
+ *
+ *  - PostgreSQL 10-15: MemoryContextData {NodeTag type at 0, ...}; AllocSet
+ *    blocks {aset, prev, next, freeptr, endptr}; 16-byte chunk header
+ *    {Size size; void *aset}, the aset word right before the user pointer
+ *    and, in a free chunk, the freelist link (link_offset 8 from the
+ *    header); free chunks have no flag (free_by_flag false: the walker
+ *    marks them from the freelists); chunk size from the header.
+ *  - PostgreSQL 16/17: 8-byte MemoryChunk {method id 3/4 bits, external,
+ *    30-bit value = freelist index, block offset}; the link in the user area.
+ *  - Greenplum 6: AllocChunk {SharedChunkHeader *sharedHeader; Size size},
+ *    accounting fields allBytesAlloc/allBytesFreed/maxBytesHeld in the
+ *    context header (acct[] below).
+ *
+ * All offsets are byte offsets in the target's memory; all target pointers
+ * are ptr_size bytes, little-endian (the only kind we read today).
+ */
+#ifndef MCXT_TOOL_LAYOUT_H
+#define MCXT_TOOL_LAYOUT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* A field in a target struct: offset and size in bytes (size 0: absent). */
+typedef struct mcxt_layout_field
+{
+	uint32_t	offset;
+	uint32_t	size;
+} mcxt_layout_field;
+
+/* A named accounting counter of the context header (shown as is). */
+typedef struct mcxt_layout_acct
+{
+	const char *name;			/* JSON key and text label, e.g. "mem_allocated" */
+	mcxt_layout_field field;
+} mcxt_layout_acct;
+
+#define MCXT_LAYOUT_MAX_ACCT	6
+#define MCXT_LAYOUT_MAX_TYPES	8
+#define MCXT_LAYOUT_MAX_FREELISTS 32
+
+/* What kind of storage a context type has (only ASET is walked today). */
+typedef enum mcxt_ctx_kind
+{
+	MCXT_KIND_UNKNOWN = 0,
+	MCXT_KIND_ASET,				/* AllocSet: blocks, chunks, power-of-two freelists */
+	MCXT_KIND_OTHER				/* known type without a chunk walker: tree only */
+} mcxt_ctx_kind;
+
+/* One context type: the value of the type field that identifies it. */
+typedef struct mcxt_layout_type
+{
+	uint64_t	tag;			/* value of ctx_type */
+	const char *name;			/* "AllocSet" */
+	mcxt_ctx_kind kind;
+} mcxt_layout_type;
+
+/*
+ * A decoded chunk header.  The walker fills addr fields; the decoder says
+ * what the header claims.
+ */
+typedef struct mcxt_hdr_info
+{
+	uint64_t	size;			/* usable bytes after the header (0 when external: from the block) */
+	bool		external;		/* alone in its block: size = block end - user pointer */
+	bool		free_flag;		/* the header itself says "free" (free_by_flag layouts) */
+	int			freelist;		/* freelist index the size maps to, or -1 */
+} mcxt_hdr_info;
+
+struct mcxt_layout;
+
+/*
+ * Decode the chunk header whose hdr_size bytes are at hdr (read from the
+ * target at hdr_addr; block_addr is the block being walked).  Returns false
+ * when the bytes are not a valid header of this layout for this block, with
+ * a short reason in *why.  Must not read outside hdr[0 .. hdr_size).
+ */
+typedef bool (*mcxt_chunk_decode_fn) (const struct mcxt_layout *L, const unsigned char *hdr,
+									  uint64_t hdr_addr, uint64_t block_addr,
+									  mcxt_hdr_info *out, const char **why);
+
+/* How the roots (top contexts) are found. */
+typedef enum mcxt_root_kind
+{
+	MCXT_ROOT_REGISTRY,			/* libmcxt: a registry struct listing every thread's top */
+	MCXT_ROOT_POINTER_VAR		/* PostgreSQL: a global variable holding TopMemoryContext */
+} mcxt_root_kind;
+
+typedef struct mcxt_layout
+{
+	const char *name;			/* "libmcxt v1" */
+	uint32_t	ptr_size;		/* 8 */
+	uint32_t	maxalign;		/* 8 */
+
+	/* roots */
+	mcxt_root_kind root_kind;
+	const char *root_symbol;	/* "mcxt_registry" / "TopMemoryContext" */
+	/* registry (MCXT_ROOT_REGISTRY) */
+	const char *reg_magic;		/* bytes at offset 0 */
+	uint32_t	reg_magic_len;
+	uint32_t	reg_size;		/* bytes of the registry struct */
+	mcxt_layout_field reg_version;	/* must equal reg_version_value */
+	uint32_t	reg_version_value;
+	mcxt_layout_field reg_threads;	/* head of the thread list */
+	uint32_t	thr_size;
+	mcxt_layout_field thr_magic;
+	uint64_t	thr_magic_value;
+	mcxt_layout_field thr_next;
+	mcxt_layout_field thr_top;
+	mcxt_layout_field thr_tid;
+
+	/* context header */
+	uint32_t	ctx_size;		/* bytes read for one context header (AllocSet struct) */
+	mcxt_layout_field ctx_magic;	/* optional: a live-context magic */
+	uint64_t	ctx_magic_value;
+	mcxt_layout_field ctx_type;
+	mcxt_layout_type types[MCXT_LAYOUT_MAX_TYPES];
+	uint32_t	ntypes;
+	mcxt_layout_field ctx_parent;
+	mcxt_layout_field ctx_firstchild;
+	mcxt_layout_field ctx_nextchild;
+	mcxt_layout_field ctx_name;
+	mcxt_layout_field ctx_ident;
+	mcxt_layout_acct acct[MCXT_LAYOUT_MAX_ACCT];
+	uint32_t	nacct;
+
+	/* AllocSet */
+	mcxt_layout_field set_blocks;
+	uint32_t	set_freelist_offset;	/* array of nfreelists pointers */
+	uint32_t	nfreelists;
+	uint32_t	freelist_minbits;	/* freelist i holds chunks of 1 << (minbits + i) bytes */
+	int64_t		keeper_offset;	/* keeper block at context + this, or -1 */
+	/* bytes PostgreSQL's stats count for the context itself, on top of its blocks */
+	uint32_t	stats_header_bytes;
+
+	/* block header */
+	uint32_t	blk_hdr_size;	/* chunks start at block + this */
+	mcxt_layout_field blk_aset;
+	mcxt_layout_field blk_prev;
+	mcxt_layout_field blk_next;
+	mcxt_layout_field blk_freeptr;
+	mcxt_layout_field blk_endptr;
+	mcxt_layout_field blk_check;	/* optional: check == block ^ blk_check_xor */
+	uint64_t	blk_check_xor;
+
+	/* chunks */
+	uint32_t	chunk_hdr_size;	/* user pointer = header + this */
+	mcxt_chunk_decode_fn decode;
+	bool		free_by_flag;	/* a free chunk's header says so (else: freelists only) */
+	uint32_t	link_offset;	/* freelist link: at header + this; points to a header */
+	uint64_t	max_block_size; /* sanity limit on one block */
+} mcxt_layout;
+
+/* libmcxt, MCXT_LAYOUT_VERSION of ../../src/chunk.h (layout_mcxt.c). */
+extern const mcxt_layout mcxt_layout_libmcxt;
+
+/* Chunk size of freelist i. */
+static inline uint64_t
+mcxt_layout_freelist_size(const mcxt_layout *L, unsigned i)
+{
+	return (uint64_t) 1 << (L->freelist_minbits + i);
+}
+
+/* Read an unsigned little-endian field of size 1, 2, 4 or 8 from buf; 0 if absent. */
+static inline uint64_t
+mcxt_layout_get(const unsigned char *buf, mcxt_layout_field f)
+{
+	uint64_t	v = 0;
+
+	for (uint32_t i = 0; i < f.size && i < 8; i++)
+		v |= (uint64_t) buf[f.offset + i] << (8 * i);
+	return v;
+}
+
+#endif							/* MCXT_TOOL_LAYOUT_H */

@@ -1,0 +1,129 @@
+/*
+ * layout_mcxt.c
+ *	  The layout descriptor of libmcxt, built with offsetof and sizeof on the
+ *	  library's own on-heap structs (../../src/chunk.h), so a change there
+ *	  changes the tool with it; MCXT_LAYOUT_VERSION is checked against the
+ *	  registry of the image before anything else is trusted.
+ */
+#include <stddef.h>
+#include <string.h>
+
+#include "../../src/chunk.h"
+#include "layout.h"
+
+#define F(type, member) \
+	{ (uint32_t) offsetof(type, member), (uint32_t) sizeof(((type *) 0)->member) }
+
+/*
+ * An AllocSet chunk header: type id ASET, block offset equal to where we
+ * are in the block, and either the external flag (then the chunk is the
+ * block's only one, right after the block header) or a freelist index.
+ */
+static bool
+layout_mcxt_decode(const mcxt_layout *L, const unsigned char *hdr, uint64_t hdr_addr,
+				   uint64_t block_addr, mcxt_hdr_info *out, const char **why)
+{
+	uint64_t	h;
+	uint64_t	value;
+
+	memcpy(&h, hdr, sizeof(h));
+	memset(out, 0, sizeof(*out));
+	out->freelist = -1;
+	if (mcxt_chunk_hdr_type(h) != MCXT_TYPE_ASET)
+	{
+		*why = "type id is not AllocSet";
+		return false;
+	}
+	if (mcxt_chunk_hdr_offset(h) != hdr_addr - block_addr)
+	{
+		*why = "block offset does not match the block";
+		return false;
+	}
+	out->free_flag = (h & MCXT_CHUNK_FREE) != 0;
+	if (h & MCXT_CHUNK_EXTERNAL)
+	{
+		if (hdr_addr - block_addr != MCXT_ASET_BLOCKHDRSZ)
+		{
+			*why = "external chunk not at the start of its block";
+			return false;
+		}
+		out->external = true;
+		return true;
+	}
+	value = mcxt_chunk_hdr_value(h);
+	if (value >= L->nfreelists)
+	{
+		*why = "freelist index out of range";
+		return false;
+	}
+	out->freelist = (int) value;
+	out->size = mcxt_layout_freelist_size(L, (unsigned) value);
+	return true;
+}
+
+const mcxt_layout mcxt_layout_libmcxt = {
+	.name = "libmcxt v" "1",
+	.ptr_size = sizeof(void *),
+	.maxalign = MCXT_MAXALIGN,
+
+	.root_kind = MCXT_ROOT_REGISTRY,
+	.root_symbol = "mcxt_registry",
+	.reg_magic = MCXT_REGISTRY_MAGIC,
+	.reg_magic_len = sizeof(((mcxt_registry_t *) 0)->magic),
+	.reg_size = sizeof(mcxt_registry_t),
+	.reg_version = F(mcxt_registry_t, layout_version),
+	.reg_version_value = MCXT_LAYOUT_VERSION,
+	.reg_threads = F(mcxt_registry_t, threads),
+	.thr_size = sizeof(mcxt_thread_entry),
+	.thr_magic = F(mcxt_thread_entry, magic),
+	.thr_magic_value = MCXT_THREAD_MAGIC,
+	.thr_next = F(mcxt_thread_entry, next),
+	.thr_top = F(mcxt_thread_entry, top),
+	.thr_tid = F(mcxt_thread_entry, tid),
+
+	.ctx_size = sizeof(mcxt_aset),
+	.ctx_magic = F(mcxt_context, magic),
+	.ctx_magic_value = MCXT_CONTEXT_MAGIC,
+	.ctx_type = F(mcxt_context, type),
+	.types = {
+		{MCXT_TYPE_ASET, "AllocSet", MCXT_KIND_ASET},
+		{MCXT_TYPE_GENERATION, "Generation", MCXT_KIND_OTHER},
+		{MCXT_TYPE_SLAB, "Slab", MCXT_KIND_OTHER},
+		{MCXT_TYPE_BUMP, "Bump", MCXT_KIND_OTHER},
+	},
+	.ntypes = 4,
+	.ctx_parent = F(mcxt_context, parent),
+	.ctx_firstchild = F(mcxt_context, firstchild),
+	.ctx_nextchild = F(mcxt_context, nextchild),
+	.ctx_name = F(mcxt_context, name),
+	.ctx_ident = F(mcxt_context, ident),
+	.acct = {
+		{"mem_allocated", F(mcxt_context, mem_allocated)},
+		{"bytes_alloc", F(mcxt_context, bytes_alloc)},
+		{"bytes_freed", F(mcxt_context, bytes_freed)},
+		{"max_bytes_held", F(mcxt_context, max_bytes_held)},
+	},
+	.nacct = 4,
+
+	.set_blocks = F(mcxt_aset, blocks),
+	.set_freelist_offset = (uint32_t) offsetof(mcxt_aset, freelist),
+	.nfreelists = MCXT_ASET_NUM_FREELISTS,
+	.freelist_minbits = MCXT_ASET_MINBITS,
+	.keeper_offset = (int64_t) MCXT_ASET_KEEPER_OFFSET,
+	.stats_header_bytes = (uint32_t) MCXT_ASET_KEEPER_OFFSET,
+
+	.blk_hdr_size = (uint32_t) MCXT_ASET_BLOCKHDRSZ,
+	.blk_aset = F(mcxt_aset_block, aset),
+	.blk_prev = F(mcxt_aset_block, prev),
+	.blk_next = F(mcxt_aset_block, next),
+	.blk_freeptr = F(mcxt_aset_block, freeptr),
+	.blk_endptr = F(mcxt_aset_block, endptr),
+	.blk_check = F(mcxt_aset_block, check),
+	.blk_check_xor = MCXT_BLOCK_MAGIC,
+
+	.chunk_hdr_size = (uint32_t) MCXT_CHUNK_HDRSZ,
+	.decode = layout_mcxt_decode,
+	.free_by_flag = true,
+	.link_offset = (uint32_t) MCXT_CHUNK_HDRSZ,
+	.max_block_size = (uint64_t) 1 << 40,
+};
