@@ -259,7 +259,8 @@ typedef enum mcxt_error
 	MCXT_ERR_OOM = 1,			/* the block source failed */
 	MCXT_ERR_INVALID_SIZE,		/* request above the size limit */
 	MCXT_ERR_BAD_POINTER,		/* not a live chunk (foreign, interior, freed) */
-	MCXT_ERR_MISUSE				/* bad argument, e.g. a cycle in set_parent */
+	MCXT_ERR_MISUSE,			/* bad argument, e.g. a cycle in set_parent */
+	MCXT_ERR_CORRUPTION			/* checking builds: a write past a chunk's end or after pfree */
 } mcxt_error_t;
 
 /*

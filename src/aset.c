@@ -52,7 +52,7 @@ aset_block_is_external(mcxt_aset_block *block)
 {
 	/* an external block holds one chunk, flagged in its header */
 	return block->freeptr == block->endptr &&
-		(*(uint64_t *) aset_block_start(block) & MCXT_CHUNK_EXTERNAL) != 0;
+		(mcxti_hdr_get(aset_block_start(block)) & MCXT_CHUNK_EXTERNAL) != 0;
 }
 
 static void
@@ -64,6 +64,32 @@ aset_block_init(mcxt_aset_block *block, mcxt_aset *set, size_t size)
 	block->freeptr = aset_block_start(block);
 	block->endptr = (char *) block + size;
 	block->check = (uintptr_t) block ^ MCXT_BLOCK_MAGIC;
+	MCXT_MEM_NOACCESS(block->freeptr, (size_t) (block->endptr - block->freeptr));
+}
+
+/* The freelist link, kept in the first 8 bytes of a free chunk's user area. */
+static uint64_t *
+aset_link_get(const uint64_t *chunk)
+{
+	uint64_t   *next;
+
+	MCXT_MEM_DEFINED((void *) (chunk + 1), sizeof(uint64_t *));
+	next = *(uint64_t *const *) (chunk + 1);
+	MCXT_MEM_NOACCESS((void *) (chunk + 1), sizeof(uint64_t *));
+	return next;
+}
+
+/* Push a chunk whose header says free onto its freelist. */
+static void
+aset_freelist_push(mcxt_aset *set, uint64_t *chunk, unsigned idx)
+{
+	MCXT_MEM_UNDEFINED(chunk + 1, aset_chunk_size(idx));
+#if MCXT_DEBUG >= 2
+	memset(chunk + 1, MCXT_FREED_BYTE, aset_chunk_size(idx));
+#endif
+	*(uint64_t **) (chunk + 1) = set->freelist[idx];
+	MCXT_MEM_NOACCESS(chunk + 1, aset_chunk_size(idx));
+	set->freelist[idx] = chunk;
 }
 
 /*
@@ -83,6 +109,113 @@ aset_chunk_limit(size_t max_block_size)
 	return (uint32_t) limit;
 }
 
+/* ---- checking builds ---------------------------------------------------- */
+
+#if MCXT_ASET_CHECKED
+
+/*
+ * The requested size a checked build keeps in the header: for a small
+ * chunk in the value's upper bits, for an external one the whole value
+ * (0 when it was too big to keep).
+ */
+static size_t
+aset_requested(uint64_t hdr, bool *known)
+{
+	uint64_t	value = mcxt_chunk_hdr_value(hdr);
+
+	if (hdr & MCXT_CHUNK_EXTERNAL)
+	{
+		*known = value != 0;
+		return (size_t) value;
+	}
+	*known = true;
+	return (size_t) (value >> MCXT_ASET_IDX_BITS);
+}
+
+static uint64_t
+aset_value(unsigned idx, size_t requested)
+{
+	return (uint64_t) idx | ((uint64_t) requested << MCXT_ASET_IDX_BITS);
+}
+
+/* Level 2: fill [from, to) of a chunk as new memory, still "undefined" to valgrind. */
+static void
+aset_mark_new(char *ptr, size_t from, size_t to)
+{
+#if MCXT_DEBUG >= 2
+	memset(ptr + from, MCXT_NEW_BYTE, to - from);
+#endif
+	MCXT_MEM_UNDEFINED(ptr + from, to - from);
+}
+
+/*
+ * Everything after the requested size is out of bounds: the sentinel byte
+ * (level 2) and the rest of the chunk, which is a redzone under a tool.
+ */
+static void
+aset_mark_tail(char *ptr, size_t size, size_t chunk_size)
+{
+#if MCXT_DEBUG >= 2
+	MCXT_MEM_UNDEFINED(ptr + size, 1);
+	ptr[size] = (char) MCXT_SENTINEL_BYTE;
+#endif
+	MCXT_MEM_NOACCESS(ptr + size, chunk_size - size);
+}
+
+#if MCXT_DEBUG >= 2
+static bool
+aset_sentinel_ok(const char *ptr, size_t size)
+{
+	bool		ok;
+
+	MCXT_MEM_DEFINED((void *) (ptr + size), 1);
+	ok = (unsigned char) ptr[size] == MCXT_SENTINEL_BYTE;
+	MCXT_MEM_NOACCESS((void *) (ptr + size), 1);
+	return ok;
+}
+
+/* Level 2: the clobber pattern of a free chunk past its link, or false. */
+static bool
+aset_clobber_ok(const uint64_t *chunk, size_t chunk_size)
+{
+	const unsigned char *p = (const unsigned char *) (chunk + 2);
+	size_t		n = chunk_size - sizeof(uint64_t);
+	bool		ok = true;
+
+	MCXT_MEM_DEFINED((void *) p, n);
+	for (size_t i = 0; i < n; i++)
+		if (p[i] != MCXT_FREED_BYTE)
+		{
+			ok = false;
+			break;
+		}
+	MCXT_MEM_NOACCESS((void *) p, n);
+	return ok;
+}
+#endif
+
+/* Stop on a live chunk whose sentinel was overwritten. */
+static void
+aset_check_tail(mcxt_aset *set, const char *op, const void *ptr, uint64_t hdr)
+{
+#if MCXT_DEBUG >= 2
+	bool		known;
+	size_t		req = aset_requested(hdr, &known);
+
+	if (known && !aset_sentinel_ok(ptr, req))
+		mcxti_error(MCXT_ERR_CORRUPTION, &set->header,
+					"%s: detected write past chunk end in memory context \"%s\": chunk %p, requested size %zu",
+					op, set->header.name, ptr, req);
+#else
+	(void) set;
+	(void) op;
+	(void) ptr;
+	(void) hdr;
+#endif
+}
+
+#endif							/* MCXT_ASET_CHECKED */
+
 /* ---- creation ----------------------------------------------------------- */
 
 mcxt_context_t *
@@ -97,6 +230,10 @@ mcxt_aset_create(mcxt_context_t *parent, const char *name,
 
 	if (name == NULL)
 		mcxti_error(MCXT_ERR_MISUSE, parent, "memory context created without a name");
+	if (parent != NULL && parent->magic != MCXT_CONTEXT_MAGIC)
+		mcxti_error(MCXT_ERR_MISUSE, NULL,
+					"memory context \"%s\" created under an invalid (deleted?) parent %p",
+					name, (void *) parent);
 	min_context_size = MCXT_ALIGN(min_context_size);
 	init_block_size = MCXT_ALIGN(init_block_size);
 	max_block_size = MCXT_ALIGN(max_block_size);
@@ -130,6 +267,7 @@ mcxt_aset_create(mcxt_context_t *parent, const char *name,
 		set->header.bytes_freed = 0;
 		set->header.max_bytes_held = set->keeper_size;
 		mcxti_context_init(&set->header, MCXT_TYPE_ASET, &mcxti_aset_methods, parent, name);
+		MCXT_POOL_CREATE(set);
 		return &set->header;
 	}
 
@@ -158,6 +296,7 @@ mcxt_aset_create(mcxt_context_t *parent, const char *name,
 	set->header.bytes_alloc = first_size;
 	set->header.max_bytes_held = first_size;
 	mcxti_context_init(&set->header, MCXT_TYPE_ASET, &mcxti_aset_methods, parent, name);
+	MCXT_POOL_CREATE(set);
 	return &set->header;
 }
 
@@ -177,13 +316,14 @@ mcxti_aset_alloc_large(mcxt_aset *set, size_t size, int flags)
 	size_t		chunk_size;
 	size_t		block_size;
 	char	   *chunk;
+	uint64_t	value = 0;
 
 	if (unlikely((flags & MCXT_ALLOC_HUGE) ? size > MCXT_MAX_ALLOC_HUGE_SIZE
 				 : size > MCXT_MAX_ALLOC_SIZE))
 		mcxti_invalid_size(&set->header, size);
 
 	/* size <= SIZE_MAX / 2, so none of this can overflow */
-	chunk_size = MCXT_ALIGN(size);
+	chunk_size = MCXT_ALIGN(size + MCXT_TAIL_ROOM);
 	block_size = chunk_size + MCXT_ASET_BLOCKHDRSZ + MCXT_CHUNK_HDRSZ;
 	block = mcxti_source_alloc(block_size);
 	if (block == NULL)
@@ -201,9 +341,19 @@ mcxti_aset_alloc_large(mcxt_aset *set, size_t size, int flags)
 	set->blocks->next = block;
 
 	chunk = aset_block_start(block);
-	*(uint64_t *) chunk = mcxt_chunk_make_hdr(MCXT_TYPE_ASET, 0, MCXT_ASET_BLOCKHDRSZ,
-											  MCXT_CHUNK_EXTERNAL);
-	return chunk + MCXT_CHUNK_HDRSZ;
+#if MCXT_ASET_CHECKED
+	if (size <= MCXT_CHUNK_VALUE_MASK)
+		value = size;
+#endif
+	mcxti_hdr_set(chunk, mcxt_chunk_make_hdr(MCXT_TYPE_ASET, value, MCXT_ASET_BLOCKHDRSZ,
+											 MCXT_CHUNK_EXTERNAL));
+	chunk += MCXT_CHUNK_HDRSZ;
+#if MCXT_ASET_CHECKED
+	MCXT_POOL_ALLOC(set, chunk, size);
+	aset_mark_new(chunk, 0, size);
+	aset_mark_tail(chunk, size, chunk_size);
+#endif
+	return chunk;
 }
 
 /*
@@ -225,11 +375,10 @@ aset_carve_remainder(mcxt_aset *set, mcxt_aset_block *block)
 		/* round down: the chunk must fit in what is left */
 		if (aset_chunk_size(idx) > usable)
 			idx--;
-		*chunk = mcxt_chunk_make_hdr(MCXT_TYPE_ASET, idx,
-									 (uint64_t) ((char *) chunk - (char *) block),
-									 MCXT_CHUNK_FREE);
-		*(uint64_t **) (chunk + 1) = set->freelist[idx];
-		set->freelist[idx] = chunk;
+		mcxti_hdr_set(chunk, mcxt_chunk_make_hdr(MCXT_TYPE_ASET, idx,
+												 (uint64_t) ((char *) chunk - (char *) block),
+												 MCXT_CHUNK_FREE));
+		aset_freelist_push(set, chunk, idx);
 		block->freeptr += MCXT_CHUNK_HDRSZ + aset_chunk_size(idx);
 		avail -= MCXT_CHUNK_HDRSZ + aset_chunk_size(idx);
 	}
@@ -270,10 +419,85 @@ mcxti_aset_alloc_from_new_block(mcxt_aset *set, size_t size, int flags, unsigned
 
 	p = block->freeptr;
 	block->freeptr = p + need;
-	*(uint64_t *) p = mcxt_chunk_make_hdr(MCXT_TYPE_ASET, idx,
-										  (uint64_t) (p - (char *) block), 0);
+	mcxti_hdr_set(p, mcxt_chunk_make_hdr(MCXT_TYPE_ASET, idx, (uint64_t) (p - (char *) block), 0));
 	return p + MCXT_CHUNK_HDRSZ;
 }
+
+#if MCXT_ASET_CHECKED
+/*
+ * The allocation path of checking and memory-tool builds: the fast path's
+ * logic with every header and free-space access through the memory tool,
+ * room for a sentinel after every request, the requested size kept in the
+ * header, and (level 2) fill and clobber checks.
+ */
+void *
+mcxti_aset_alloc_checked(mcxt_aset *set, size_t size, int flags)
+{
+	unsigned	idx;
+	uint64_t   *chunk;
+	uint64_t	offset;
+	char	   *p;
+
+#if MCXT_DEBUG >= 1
+	if (set == NULL || set->header.magic != MCXT_CONTEXT_MAGIC)
+		mcxti_error(MCXT_ERR_MISUSE, NULL,
+					"allocation of %zu bytes in an invalid (deleted?) memory context %p",
+					size, (void *) set);
+#endif
+	if (size > set->alloc_chunk_limit - MCXT_TAIL_ROOM)
+	{
+		CTX_ENTER(&set->header, "palloc");
+		p = mcxti_aset_alloc_large(set, size, flags);
+		CTX_LEAVE(&set->header);
+		return p;
+	}
+
+	CTX_ENTER(&set->header, "palloc");
+	idx = aset_free_index(size + MCXT_TAIL_ROOM);
+	chunk = set->freelist[idx];
+	if (chunk != NULL)
+	{
+#if MCXT_DEBUG >= 2
+		if (!aset_clobber_ok(chunk, aset_chunk_size(idx)))
+			mcxti_error(MCXT_ERR_CORRUPTION, &set->header,
+						"detected write after pfree in chunk %p of memory context \"%s\"",
+						(void *) (chunk + 1), set->header.name);
+#endif
+		set->freelist[idx] = aset_link_get(chunk);
+		offset = mcxt_chunk_hdr_offset(mcxti_hdr_get(chunk));
+	}
+	else
+	{
+		mcxt_aset_block *block = set->blocks;
+		size_t		need = aset_chunk_size(idx) + MCXT_CHUNK_HDRSZ;
+
+		if ((size_t) (block->endptr - block->freeptr) >= need)
+		{
+			chunk = (uint64_t *) block->freeptr;
+			block->freeptr += need;
+			offset = (uint64_t) ((char *) chunk - (char *) block);
+		}
+		else
+		{
+			p = mcxti_aset_alloc_from_new_block(set, size, flags, idx);
+			if (p == NULL)
+			{
+				CTX_LEAVE(&set->header);
+				return NULL;
+			}
+			chunk = (uint64_t *) p - 1;
+			offset = mcxt_chunk_hdr_offset(mcxti_hdr_get(chunk));
+		}
+	}
+	p = (char *) (chunk + 1);
+	mcxti_hdr_set(chunk, mcxt_chunk_make_hdr(MCXT_TYPE_ASET, aset_value(idx, size), offset, 0));
+	MCXT_POOL_ALLOC(set, p, size);
+	aset_mark_new(p, 0, size);
+	aset_mark_tail(p, size, aset_chunk_size(idx));
+	CTX_LEAVE(&set->header);
+	return p;
+}
+#endif
 
 /* ---- free and realloc --------------------------------------------------- */
 
@@ -281,6 +505,25 @@ static const char *
 aset_ctx_name(mcxt_aset_block *block)
 {
 	return block->aset != NULL ? block->aset->header.name : "?";
+}
+
+/* Unlink and give back the dedicated block of a large chunk. */
+static void
+aset_free_large(mcxt_aset *set, mcxt_aset_block *block, uint64_t *chunk)
+{
+	size_t		size;
+
+	if (block->prev != NULL)
+		block->prev->next = block->next;
+	else
+		set->blocks = block->next;
+	if (block->next != NULL)
+		block->next->prev = block->prev;
+	size = aset_block_size(block);
+	mcxti_note_free(&set->header, size);
+	block->check = 0;
+	mcxti_hdr_set(chunk, 0);
+	mcxti_source_free(block, size);
 }
 
 /*
@@ -293,7 +536,6 @@ mcxti_aset_free_slow(void *ptr, uint64_t hdr)
 	uint64_t   *chunk = (uint64_t *) ptr - 1;
 	mcxt_aset_block *block = (mcxt_aset_block *) ((char *) chunk - mcxt_chunk_hdr_offset(hdr));
 	mcxt_aset  *set;
-	size_t		size;
 
 	if (!aset_block_valid(block))
 		mcxti_bad_pointer("pfree", ptr, hdr);
@@ -312,19 +554,7 @@ mcxti_aset_free_slow(void *ptr, uint64_t hdr)
 	}
 	if (mcxt_chunk_hdr_offset(hdr) != MCXT_ASET_BLOCKHDRSZ || block->freeptr != block->endptr)
 		mcxti_bad_pointer("pfree", ptr, hdr);
-
-	/* unlink and give back the dedicated block */
-	if (block->prev != NULL)
-		block->prev->next = block->next;
-	else
-		set->blocks = block->next;
-	if (block->next != NULL)
-		block->next->prev = block->prev;
-	size = aset_block_size(block);
-	mcxti_note_free(&set->header, size);
-	block->check = 0;
-	*chunk = 0;
-	mcxti_source_free(block, size);
+	aset_free_large(set, block, chunk);
 }
 
 static void
@@ -332,6 +562,41 @@ aset_free(void *ptr, uint64_t hdr)
 {
 	aset_free_fast(ptr, hdr);
 }
+
+#if MCXT_ASET_CHECKED
+void
+mcxti_aset_free_checked(void *ptr, uint64_t hdr)
+{
+	uint64_t   *chunk = (uint64_t *) ptr - 1;
+	mcxt_aset_block *block = (mcxt_aset_block *) ((char *) chunk - mcxt_chunk_hdr_offset(hdr));
+	unsigned	idx = (unsigned) (mcxt_chunk_hdr_value(hdr) & MCXT_ASET_IDX_MASK);
+	mcxt_aset  *set;
+
+	if ((hdr & MCXT_CHUNK_FREE) || !aset_block_valid(block) ||
+		(!(hdr & MCXT_CHUNK_EXTERNAL) &&
+		 ((char *) chunk >= block->freeptr || idx >= MCXT_ASET_NUM_FREELISTS)) ||
+		((hdr & MCXT_CHUNK_EXTERNAL) &&
+		 (mcxt_chunk_hdr_offset(hdr) != MCXT_ASET_BLOCKHDRSZ || block->freeptr != block->endptr)))
+		mcxti_aset_free_slow(ptr, hdr);	/* reports the error */
+
+	set = block->aset;
+	{
+		CTX_ENTER(&set->header, "pfree");
+
+		aset_check_tail(set, "pfree", ptr, hdr);
+		MCXT_POOL_FREE(set, ptr);
+		if (hdr & MCXT_CHUNK_EXTERNAL)
+			aset_free_large(set, block, chunk);
+		else
+		{
+			mcxti_hdr_set(chunk, mcxt_chunk_make_hdr(MCXT_TYPE_ASET, idx,
+													 mcxt_chunk_hdr_offset(hdr), MCXT_CHUNK_FREE));
+			aset_freelist_push(set, chunk, idx);
+		}
+		CTX_LEAVE(&set->header);
+	}
+}
+#endif
 
 /* The block of a chunk that must be live; reports the error otherwise. */
 static mcxt_aset_block *
@@ -352,9 +617,79 @@ aset_live_chunk_block(const char *op, const void *ptr, uint64_t hdr)
 			mcxti_bad_pointer(op, ptr, hdr);
 	}
 	else if ((const char *) chunk >= block->freeptr ||
-			 mcxt_chunk_hdr_value(hdr) >= MCXT_ASET_NUM_FREELISTS)
+			 (mcxt_chunk_hdr_value(hdr) & MCXT_ASET_IDX_MASK) >= MCXT_ASET_NUM_FREELISTS)
 		mcxti_bad_pointer(op, ptr, hdr);
 	return block;
+}
+
+/* repalloc of a large chunk: its block is reallocated, whatever the new size. */
+static void *
+aset_realloc_large(mcxt_aset *set, mcxt_aset_block *block, void *ptr, uint64_t hdr,
+				   size_t size, int flags)
+{
+	mcxt_aset_block *newblock;
+	size_t		old_block_size = aset_block_size(block);
+	size_t		new_block_size;
+	size_t		new_chunk_size;
+	char	   *newptr;
+	uint64_t	value = 0;
+
+	if ((flags & MCXT_ALLOC_HUGE) ? size > MCXT_MAX_ALLOC_HUGE_SIZE : size > MCXT_MAX_ALLOC_SIZE)
+		mcxti_invalid_size(&set->header, size);
+	new_chunk_size = MCXT_ALIGN(size + MCXT_TAIL_ROOM);
+	new_block_size = new_chunk_size + MCXT_ASET_BLOCKHDRSZ + MCXT_CHUNK_HDRSZ;
+#if MCXT_ASET_CHECKED
+	{
+		bool		known;
+		size_t		old_req = aset_requested(hdr, &known);
+
+		aset_check_tail(set, "repalloc", ptr, hdr);
+		/* the block moves as a whole: open the header and tail for the copy */
+		MCXT_MEM_DEFINED((char *) ptr - MCXT_CHUNK_HDRSZ, MCXT_CHUNK_HDRSZ);
+		if (known)
+			MCXT_MEM_UNDEFINED((char *) ptr + old_req,
+							   (size_t) (block->endptr - ((char *) ptr + old_req)));
+		newblock = mcxti_source_realloc(block, old_block_size, new_block_size);
+		if (newblock == NULL)
+		{
+			MCXT_MEM_NOACCESS((char *) ptr - MCXT_CHUNK_HDRSZ, MCXT_CHUNK_HDRSZ);
+			if (known)
+				aset_mark_tail(ptr, old_req,
+							   (size_t) (block->endptr - (char *) ptr));
+			return mcxti_oom(&set->header, size, flags);
+		}
+		newptr = aset_block_start(newblock) + MCXT_CHUNK_HDRSZ;
+		MCXT_POOL_CHANGE(set, ptr, newptr, size);
+		if (known && size > old_req)
+			aset_mark_new(newptr, old_req, size);
+		if (size <= MCXT_CHUNK_VALUE_MASK)
+			value = size;
+	}
+#else
+	(void) hdr;
+	newblock = mcxti_source_realloc(block, old_block_size, new_block_size);
+	if (newblock == NULL)
+		return mcxti_oom(&set->header, size, flags);
+	newptr = aset_block_start(newblock) + MCXT_CHUNK_HDRSZ;
+#endif
+	mcxti_note_free(&set->header, old_block_size);
+	mcxti_note_alloc(&set->header, new_block_size);
+	newblock->check = (uintptr_t) newblock ^ MCXT_BLOCK_MAGIC;
+	newblock->endptr = (char *) newblock + new_block_size;
+	newblock->freeptr = newblock->endptr;
+	if (newblock->prev != NULL)
+		newblock->prev->next = newblock;
+	else
+		set->blocks = newblock;
+	if (newblock->next != NULL)
+		newblock->next->prev = newblock;
+	mcxti_hdr_set(newptr - MCXT_CHUNK_HDRSZ,
+				  mcxt_chunk_make_hdr(MCXT_TYPE_ASET, value, MCXT_ASET_BLOCKHDRSZ,
+									  MCXT_CHUNK_EXTERNAL));
+#if MCXT_ASET_CHECKED
+	aset_mark_tail(newptr, size, new_chunk_size);
+#endif
+	return newptr;
 }
 
 static void *
@@ -362,45 +697,52 @@ aset_realloc(void *ptr, uint64_t hdr, size_t size, int flags)
 {
 	mcxt_aset_block *block = aset_live_chunk_block("repalloc", ptr, hdr);
 	mcxt_aset  *set = block->aset;
+	unsigned	idx = (unsigned) (mcxt_chunk_hdr_value(hdr) & MCXT_ASET_IDX_MASK);
+	size_t		oldsize = aset_chunk_size(idx);
+	size_t		copy = oldsize;
 	void	   *newptr;
-	size_t		oldsize;
 
 	if (hdr & MCXT_CHUNK_EXTERNAL)
 	{
-		mcxt_aset_block *newblock;
-		size_t		old_block_size = aset_block_size(block);
-		size_t		new_block_size;
-
-		if ((flags & MCXT_ALLOC_HUGE) ? size > MCXT_MAX_ALLOC_HUGE_SIZE
-			: size > MCXT_MAX_ALLOC_SIZE)
-			mcxti_invalid_size(&set->header, size);
-		/* a large chunk stays in its own block, whatever the new size */
-		new_block_size = MCXT_ALIGN(size) + MCXT_ASET_BLOCKHDRSZ + MCXT_CHUNK_HDRSZ;
-		newblock = mcxti_source_realloc(block, old_block_size, new_block_size);
-		if (newblock == NULL)
-			return mcxti_oom(&set->header, size, flags);
-		mcxti_note_free(&set->header, old_block_size);
-		mcxti_note_alloc(&set->header, new_block_size);
-		newblock->check = (uintptr_t) newblock ^ MCXT_BLOCK_MAGIC;
-		newblock->endptr = (char *) newblock + new_block_size;
-		newblock->freeptr = newblock->endptr;
-		if (newblock->prev != NULL)
-			newblock->prev->next = newblock;
-		else
-			set->blocks = newblock;
-		if (newblock->next != NULL)
-			newblock->next->prev = newblock;
-		return aset_block_start(newblock) + MCXT_CHUNK_HDRSZ;
+		CTX_ENTER(&set->header, "repalloc");
+		newptr = aset_realloc_large(set, block, ptr, hdr, size, flags);
+		CTX_LEAVE(&set->header);
+		return newptr;
 	}
 
-	oldsize = aset_chunk_size((unsigned) mcxt_chunk_hdr_value(hdr));
+#if MCXT_ASET_CHECKED
+	{
+		bool		known;
+		size_t		old_req = aset_requested(hdr, &known);
+
+		aset_check_tail(set, "repalloc", ptr, hdr);
+		if (size + MCXT_TAIL_ROOM <= oldsize)
+		{
+			/* it fits with room for the tail: keep the chunk */
+			uint64_t   *chunk = (uint64_t *) ptr - 1;
+
+			if (size > old_req)
+			{
+				MCXT_MEM_UNDEFINED((char *) ptr + old_req, size - old_req);
+				aset_mark_new(ptr, old_req, size);
+			}
+			aset_mark_tail(ptr, size, oldsize);
+			MCXT_POOL_CHANGE(set, ptr, ptr, size);
+			mcxti_hdr_set(chunk, mcxt_chunk_make_hdr(MCXT_TYPE_ASET, aset_value(idx, size),
+													 mcxt_chunk_hdr_offset(hdr), 0));
+			return ptr;
+		}
+		copy = old_req;
+	}
+#else
 	if (size <= oldsize)
 		return ptr;				/* it fits: keep the chunk, as PostgreSQL */
+#endif
 
 	newptr = aset_alloc_fast(set, size, flags);
 	if (newptr == NULL)
 		return NULL;			/* MCXT_ALLOC_NO_OOM; ptr stays valid */
-	memcpy(newptr, ptr, oldsize);
+	memcpy(newptr, ptr, copy);
 	aset_free_fast(ptr, hdr);
 	return newptr;
 }
@@ -418,7 +760,8 @@ aset_get_chunk_space(const void *ptr, uint64_t hdr)
 
 	if (hdr & MCXT_CHUNK_EXTERNAL)
 		return (size_t) (block->endptr - ((const char *) ptr - MCXT_CHUNK_HDRSZ));
-	return aset_chunk_size((unsigned) mcxt_chunk_hdr_value(hdr)) + MCXT_CHUNK_HDRSZ;
+	return aset_chunk_size((unsigned) (mcxt_chunk_hdr_value(hdr) & MCXT_ASET_IDX_MASK)) +
+		MCXT_CHUNK_HDRSZ;
 }
 
 /* ---- reset and delete --------------------------------------------------- */
@@ -431,6 +774,9 @@ aset_reset(mcxt_context *ctx)
 	mcxt_aset_block *keeper = mcxt_aset_keeper(set);
 	mcxt_aset_block *block = set->blocks;
 
+	/* every chunk of the pool is gone at once */
+	MCXT_POOL_DESTROY(set);
+	MCXT_POOL_CREATE(set);
 	while (block != NULL)
 	{
 		mcxt_aset_block *next = block->next;
@@ -452,19 +798,19 @@ aset_reset(mcxt_context *ctx)
 	keeper->prev = NULL;
 	keeper->next = NULL;
 	keeper->freeptr = aset_block_start(keeper);
+	MCXT_MEM_NOACCESS(keeper->freeptr, (size_t) (keeper->endptr - keeper->freeptr));
 	set->blocks = keeper;
 	memset(set->freelist, 0, sizeof(set->freelist));
 	set->next_block_size = set->init_block_size;
 }
 
+/* Give a context's storage (header and keeper) back. */
 static void
 aset_release(mcxt_aset *set)
 {
-	mcxt_aset_block *keeper = mcxt_aset_keeper(set);
-
-	aset_reset(&set->header);
-	keeper->check = 0;
+	mcxt_aset_keeper(set)->check = 0;
 	set->header.magic = MCXT_CONTEXT_DEAD;
+	MCXT_POOL_DESTROY(set);
 	mcxti_block_free(set, set->keeper_size);
 }
 
@@ -479,6 +825,7 @@ aset_delete(mcxt_context *ctx)
 {
 	mcxt_aset  *set = (mcxt_aset *) ctx;
 
+	aset_reset(ctx);
 	if (set->freelist_index >= 0)
 	{
 		aset_freelist *fl = &aset_context_freelists[set->freelist_index];
@@ -495,14 +842,14 @@ aset_delete(mcxt_context *ctx)
 			}
 			fl->num_free = 0;
 		}
-		aset_reset(ctx);
+		MCXT_POOL_DESTROY(set);
 		ctx->magic = MCXT_CONTEXT_DEAD;
 		ctx->name = NULL;
 		ctx->ident = NULL;
 		ctx->parent = NULL;
 		ctx->prevchild = NULL;
 		ctx->firstchild = NULL;
-		ctx->nextchild = &fl->first->header;
+		ctx->nextchild = (mcxt_context *) fl->first;	/* header is the first member */
 		fl->first = set;
 		fl->num_free++;
 		return;
@@ -558,8 +905,7 @@ aset_stats(mcxt_context *ctx, mcxt_counters_t *totals)
 	}
 	for (unsigned i = 0; i < MCXT_ASET_NUM_FREELISTS; i++)
 	{
-		for (uint64_t *chunk = set->freelist[i]; chunk != NULL;
-			 chunk = *(uint64_t **) (chunk + 1))
+		for (uint64_t *chunk = set->freelist[i]; chunk != NULL; chunk = aset_link_get(chunk))
 		{
 			freechunks++;
 			freespace += aset_chunk_size(i) + MCXT_CHUNK_HDRSZ;
@@ -572,9 +918,11 @@ aset_stats(mcxt_context *ctx, mcxt_counters_t *totals)
 }
 
 /*
- * Check every invariant of chunk.h for one AllocSet.  Bounded: chunk walks
- * stop at the block's free pointer and freelist walks at the number of free
- * chunks seen in the blocks, so a corrupt list cannot loop forever.
+ * Check every invariant of chunk.h for one AllocSet, and at level 2 every
+ * live chunk's sentinel and every free chunk's clobber pattern.  Bounded:
+ * chunk walks stop at the block's free pointer and freelist walks at the
+ * number of free chunks seen in the blocks, so a corrupt list cannot loop
+ * forever.
  */
 static int
 aset_check(mcxt_context *ctx)
@@ -617,15 +965,30 @@ aset_check(mcxt_context *ctx)
 		held += aset_block_size(block);
 		if (aset_block_is_external(block))
 		{
-			if (mcxt_chunk_hdr_offset(*(uint64_t *) p) != MCXT_ASET_BLOCKHDRSZ)
-				PROBLEM("external chunk in block %p has a bad header", (void *) block);
+			uint64_t	hdr = mcxti_hdr_get(p);
+
+			if (mcxt_chunk_hdr_offset(hdr) != MCXT_ASET_BLOCKHDRSZ ||
+				mcxt_chunk_hdr_type(hdr) != MCXT_TYPE_ASET)
+				PROBLEM("external chunk in block %p has a bad header 0x%016llx",
+						(void *) block, (unsigned long long) hdr);
+#if MCXT_DEBUG >= 2
+			else
+			{
+				bool		known;
+				size_t		req = aset_requested(hdr, &known);
+
+				if (known && !aset_sentinel_ok(p + MCXT_CHUNK_HDRSZ, req))
+					PROBLEM("detected write past chunk end: chunk %p, requested size %zu",
+							(void *) (p + MCXT_CHUNK_HDRSZ), req);
+			}
+#endif
 			prev = block;
 			continue;
 		}
 		while (p < block->freeptr)
 		{
-			uint64_t	hdr = *(uint64_t *) p;
-			unsigned	idx = (unsigned) mcxt_chunk_hdr_value(hdr);
+			uint64_t	hdr = mcxti_hdr_get(p);
+			unsigned	idx = (unsigned) (mcxt_chunk_hdr_value(hdr) & MCXT_ASET_IDX_MASK);
 
 			if (mcxt_chunk_hdr_type(hdr) != MCXT_TYPE_ASET ||
 				(hdr & MCXT_CHUNK_EXTERNAL) ||
@@ -643,7 +1006,27 @@ aset_check(mcxt_context *ctx)
 				break;
 			}
 			if (hdr & MCXT_CHUNK_FREE)
+			{
 				nfree_seen[idx]++;
+#if MCXT_DEBUG >= 2
+				if (!aset_clobber_ok((uint64_t *) p, aset_chunk_size(idx)))
+					PROBLEM("free chunk %p was written after pfree", (void *) (p + MCXT_CHUNK_HDRSZ));
+#endif
+			}
+#if MCXT_DEBUG >= 2
+			else
+			{
+				bool		known;
+				size_t		req = aset_requested(hdr, &known);
+
+				if (req + MCXT_TAIL_ROOM > aset_chunk_size(idx))
+					PROBLEM("chunk %p has requested size %zu larger than its chunk (%zu)",
+							(void *) (p + MCXT_CHUNK_HDRSZ), req, aset_chunk_size(idx));
+				else if (!aset_sentinel_ok(p + MCXT_CHUNK_HDRSZ, req))
+					PROBLEM("detected write past chunk end: chunk %p, requested size %zu",
+							(void *) (p + MCXT_CHUNK_HDRSZ), req);
+			}
+#endif
 			p += MCXT_CHUNK_HDRSZ + aset_chunk_size(idx);
 		}
 		prev = block;
@@ -658,10 +1041,9 @@ aset_check(mcxt_context *ctx)
 	{
 		size_t		n = 0;
 
-		for (uint64_t *chunk = set->freelist[i]; chunk != NULL;
-			 chunk = *(uint64_t **) (chunk + 1))
+		for (uint64_t *chunk = set->freelist[i]; chunk != NULL; chunk = aset_link_get(chunk))
 		{
-			uint64_t	hdr = *chunk;
+			uint64_t	hdr = mcxti_hdr_get(chunk);
 			mcxt_aset_block *block;
 
 			if (++n > nfree_seen[i])

@@ -29,6 +29,9 @@ void	   *mcxti_aset_alloc_large(mcxt_aset *set, size_t size, int flags) MCXT_HID
 void	   *mcxti_aset_alloc_from_new_block(mcxt_aset *set, size_t size, int flags,
 											unsigned idx) MCXT_HIDDEN;
 void		mcxti_aset_free_slow(void *ptr, uint64_t hdr) MCXT_HIDDEN;
+/* aset.c: what replaces the fast paths in checking and memory-tool builds. */
+void	   *mcxti_aset_alloc_checked(mcxt_aset *set, size_t size, int flags) MCXT_HIDDEN;
+void		mcxti_aset_free_checked(void *ptr, uint64_t hdr) MCXT_HIDDEN;
 
 /* Freelist index of a request: the smallest i with size <= 8 << i. */
 static inline unsigned
@@ -44,6 +47,16 @@ aset_chunk_size(unsigned idx)
 {
 	return (size_t) 1 << (idx + MCXT_ASET_MINBITS);
 }
+
+#if MCXT_ASET_CHECKED
+
+static inline void *
+aset_alloc_fast(mcxt_aset *set, size_t size, int flags)
+{
+	return mcxti_aset_alloc_checked(set, size, flags);
+}
+
+#else
 
 static inline void *
 aset_alloc_fast(mcxt_aset *set, size_t size, int flags)
@@ -80,11 +93,23 @@ aset_alloc_fast(mcxt_aset *set, size_t size, int flags)
 	return p + MCXT_CHUNK_HDRSZ;
 }
 
+#endif
+
 static inline bool
 aset_block_valid(const mcxt_aset_block *block)
 {
 	return block->check == ((uintptr_t) block ^ MCXT_BLOCK_MAGIC);
 }
+
+#if MCXT_ASET_CHECKED
+
+static inline void
+aset_free_fast(void *ptr, uint64_t hdr)
+{
+	mcxti_aset_free_checked(ptr, hdr);
+}
+
+#else
 
 /*
  * Free a chunk whose header says AllocSet.  Anything but a live small chunk
@@ -119,5 +144,7 @@ aset_free_fast(void *ptr, uint64_t hdr)
 	*slot = chunk;
 	*chunk = hdr | MCXT_CHUNK_FREE;
 }
+
+#endif
 
 #endif							/* MCXT_ASET_FAST_H */

@@ -37,7 +37,11 @@
  *          and the block offset is always MCXT_ASET_BLOCKHDRSZ.
  *  F:      the chunk is free (on a freelist).  Set by pfree, cleared when the
  *          chunk is handed out again: this is how a double free is caught.
- *  value:  AllocSet: the freelist index, chunk size = 8 << value.
+ *  value:  AllocSet small chunk: bits 0..3 the freelist index (chunk size
+ *          = 8 << index), bits 4..29 the requested size in checking and
+ *          memory-tool builds (MCXT_DEBUG >= 1, MCXT_VALGRIND, MCXT_ASAN),
+ *          0 otherwise.  AllocSet external chunk: the requested size in
+ *          those builds when it is below 2^30, else 0.
  *  offset: distance from the start of the owning block to the header, in
  *          8-byte units (28 bits: blocks up to 2 GB; maxBlockSize is limited
  *          to 1 GB).
@@ -76,7 +80,7 @@
 #include <stdint.h>
 
 /* Bump when any struct or bit below changes meaning or position. */
-#define MCXT_LAYOUT_VERSION		1
+#define MCXT_LAYOUT_VERSION		2
 
 #define MCXT_MAXALIGN			8
 #define MCXT_ALIGN(len)			(((uintptr_t) (len) + (MCXT_MAXALIGN - 1)) & ~((uintptr_t) (MCXT_MAXALIGN - 1)))
@@ -101,6 +105,9 @@
 #define MCXT_CHUNK_OFFSET_BITS	28
 #define MCXT_CHUNK_OFFSET_UNIT	MCXT_MAXALIGN
 #define MCXT_CHUNK_MAX_OFFSET	((((uint64_t) 1 << MCXT_CHUNK_OFFSET_BITS) - 1) * MCXT_CHUNK_OFFSET_UNIT)
+
+#define MCXT_ASET_IDX_BITS		4
+#define MCXT_ASET_IDX_MASK		((UINT64_C(1) << MCXT_ASET_IDX_BITS) - 1)
 
 /* Build a header word; offset must be a multiple of MCXT_MAXALIGN. */
 static inline uint64_t
@@ -157,6 +164,8 @@ typedef struct mcxt_context
 	uint8_t		type;			/* MCXT_TYPE_* */
 	uint8_t		pad;
 	uint16_t	flags;			/* MCXT_CTXFLAG_* */
+	/* checking builds: the thread inside an operation on this context, or 0 */
+	uintptr_t	busy;
 	const struct mcxt_methods *methods;
 	struct mcxt_context *parent;
 	struct mcxt_context *firstchild;	/* newest child first, as PostgreSQL */

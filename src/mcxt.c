@@ -197,6 +197,71 @@ mcxt_default_error_handler(mcxt_error_t code, mcxt_context_t *ctx, const char *m
 	abort();
 }
 
+#if MCXT_DEBUG >= 1
+/* The contexts this thread has marked busy, so an error can release them. */
+#define MAX_HELD 32
+static MCXT_TLS char thread_token;
+static MCXT_TLS mcxt_context *held[MAX_HELD];
+static MCXT_TLS int nheld;
+
+bool
+mcxti_ctx_enter(mcxt_context *ctx, const char *op)
+{
+	uintptr_t	me = (uintptr_t) &thread_token;
+	uintptr_t	expected = 0;
+
+	if (__atomic_compare_exchange_n(&ctx->busy, &expected, me, false,
+									__ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+	{
+		if (nheld < MAX_HELD)
+			held[nheld++] = ctx;
+		return true;
+	}
+	if (expected == me)
+		return false;			/* nested on this thread: fine */
+	mcxti_error(MCXT_ERR_MISUSE, ctx,
+				"%s: memory context \"%s\" is being used by another thread at the same time",
+				op, ctx->name != NULL ? ctx->name : "?");
+}
+
+void
+mcxti_ctx_leave(mcxt_context *ctx, bool taken)
+{
+	if (!taken)
+		return;
+	__atomic_store_n(&ctx->busy, 0, __ATOMIC_RELEASE);
+	for (int i = nheld - 1; i >= 0; i--)
+	{
+		if (held[i] == ctx)
+		{
+			held[i] = held[--nheld];
+			break;
+		}
+	}
+}
+
+/* An error unwinds (or aborts): nothing this thread marked stays busy. */
+static void
+release_held(void)
+{
+	uintptr_t	me = (uintptr_t) &thread_token;
+
+	for (int i = 0; i < nheld; i++)
+		if (__atomic_load_n(&held[i]->busy, __ATOMIC_RELAXED) == me)
+			__atomic_store_n(&held[i]->busy, 0, __ATOMIC_RELEASE);
+	nheld = 0;
+}
+#else
+#define release_held() ((void) 0)
+#endif
+
+void
+mcxti_assert_failed(const char *cond, const char *file, int line)
+{
+	fprintf(stderr, "mcxt: internal assertion failed: %s (%s:%d)\n", cond, file, line);
+	abort();
+}
+
 void
 mcxti_error(mcxt_error_t code, mcxt_context *ctx, const char *fmt, ...)
 {
@@ -204,6 +269,7 @@ mcxti_error(mcxt_error_t code, mcxt_context *ctx, const char *fmt, ...)
 	static MCXT_TLS char message[512];
 	va_list		args;
 
+	release_held();
 	va_start(args, fmt);
 	vsnprintf(message, sizeof(message), fmt, args);
 	va_end(args);
@@ -313,7 +379,7 @@ chunk_header(const char *op, const void *ptr)
 {
 	if (unlikely(ptr == NULL))
 		mcxti_bad_pointer(op, ptr, 0);
-	return ((const uint64_t *) ptr)[-1];
+	return mcxti_hdr_get((const uint64_t *) ptr - 1);
 }
 
 /* ---- allocation entry points --------------------------------------------- */
@@ -395,6 +461,26 @@ mcxt_chunk_space(const void *ptr)
 
 /* ---- the tree ------------------------------------------------------------ */
 
+/*
+ * Every tree operation first checks that its context is live: a deleted
+ * context is caught while its memory is still ours (contexts of the
+ * standard sizes are parked for reuse, so usually it is).  At level 3 the
+ * whole subtree is checked before it is reset or deleted.
+ */
+static void
+check_live(mcxt_context *ctx, const char *op)
+{
+	if (unlikely(ctx == NULL || ctx->magic != MCXT_CONTEXT_MAGIC))
+		mcxti_error(MCXT_ERR_MISUSE, NULL, "%s called with an invalid (deleted?) memory context %p",
+					op, (void *) ctx);
+#if MCXT_DEBUG >= 3
+	if (mcxt_check(ctx) != 0)
+		mcxti_error(MCXT_ERR_CORRUPTION, ctx,
+					"%s: memory context \"%s\" failed its check (see the warnings above)",
+					op, ctx->name);
+#endif
+}
+
 static void
 context_link(mcxt_context *ctx, mcxt_context *parent)
 {
@@ -457,27 +543,40 @@ run_callbacks(mcxt_context *ctx)
 	}
 }
 
-void
-mcxt_reset_only(mcxt_context_t *ctx)
+static void
+reset_only(mcxt_context *ctx)
 {
 	run_callbacks(ctx);
 	if (!ctx->methods->is_empty(ctx))
+	{
+		CTX_ENTER(ctx, "MemoryContextReset");
 		ctx->methods->reset(ctx);
+		CTX_LEAVE(ctx);
+	}
+}
+
+void
+mcxt_reset_only(mcxt_context_t *ctx)
+{
+	check_live(ctx, "MemoryContextResetOnly");
+	reset_only(ctx);
 }
 
 void
 mcxt_reset(mcxt_context_t *ctx)
 {
+	check_live(ctx, "MemoryContextReset");
 	if (ctx->firstchild != NULL)
 		mcxt_delete_children(ctx);
-	mcxt_reset_only(ctx);
+	reset_only(ctx);
 }
 
 void
 mcxt_reset_children(mcxt_context_t *ctx)
 {
+	check_live(ctx, "MemoryContextResetChildren");
 	for (mcxt_context *c = ctx->firstchild; c != NULL; c = mcxti_traverse_next(c, ctx))
-		mcxt_reset_only(c);
+		reset_only(c);
 }
 
 /*
@@ -507,7 +606,11 @@ delete_leaf(mcxt_context *ctx)
 	}
 	if (ctx == mcxt_current_context)
 		mcxt_current_context = NULL;
-	ctx->methods->delete_context(ctx);
+	{
+		CTX_ENTER(ctx, "MemoryContextDelete");
+		ctx->methods->delete_context(ctx);
+		CTX_LEAVE(ctx);
+	}
 	return true;
 }
 
@@ -520,6 +623,7 @@ mcxt_delete(mcxt_context_t *ctx)
 {
 	mcxt_context *curr = ctx;
 
+	check_live(ctx, "MemoryContextDelete");
 	for (;;)
 	{
 		mcxt_context *parent;
@@ -538,6 +642,7 @@ mcxt_delete(mcxt_context_t *ctx)
 void
 mcxt_delete_children(mcxt_context_t *ctx)
 {
+	check_live(ctx, "MemoryContextDeleteChildren");
 	while (ctx->firstchild != NULL)
 		mcxt_delete(ctx->firstchild);
 }
@@ -545,6 +650,9 @@ mcxt_delete_children(mcxt_context_t *ctx)
 void
 mcxt_set_parent(mcxt_context_t *ctx, mcxt_context_t *new_parent)
 {
+	check_live(ctx, "MemoryContextSetParent");
+	if (new_parent != NULL)
+		check_live(new_parent, "MemoryContextSetParent");
 	for (mcxt_context *p = new_parent; p != NULL; p = p->parent)
 	{
 		if (p == ctx)

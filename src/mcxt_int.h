@@ -15,10 +15,7 @@
 
 #include "mcxt.h"
 #include "chunk.h"
-
-#ifndef MCXT_DEBUG
-#define MCXT_DEBUG 0
-#endif
+#include "mcxt_debug.h"
 
 #define likely(x)		__builtin_expect(!!(x), 1)
 #define unlikely(x)		__builtin_expect(!!(x), 0)
@@ -68,6 +65,49 @@ mcxt_noreturn void mcxti_bad_pointer(const char *op, const void *ptr, uint64_t h
 void	   *mcxti_oom(mcxt_context *ctx, size_t size, int flags) MCXT_HIDDEN;
 /* A size over the limit for these flags: always an error, as in PostgreSQL. */
 mcxt_noreturn void mcxti_invalid_size(mcxt_context *ctx, size_t size) MCXT_HIDDEN;
+
+/* An internal assertion failed (MCXT_ASSERT, level >= 2). */
+mcxt_noreturn void mcxti_assert_failed(const char *cond, const char *file, int line) MCXT_HIDDEN;
+
+/*
+ * Chunk header access.  In checked builds under a memory tool, headers are
+ * NOACCESS and every read or write opens them for the moment it takes; in
+ * other builds these are plain loads and stores.
+ */
+static inline uint64_t
+mcxti_hdr_get(const void *chunk)
+{
+	uint64_t	hdr;
+
+	MCXT_MEM_DEFINED((void *) chunk, sizeof(uint64_t));
+	hdr = *(const uint64_t *) chunk;
+	MCXT_MEM_NOACCESS((void *) chunk, sizeof(uint64_t));
+	return hdr;
+}
+
+static inline void
+mcxti_hdr_set(void *chunk, uint64_t hdr)
+{
+	MCXT_MEM_UNDEFINED(chunk, sizeof(uint64_t));
+	*(uint64_t *) chunk = hdr;
+	MCXT_MEM_NOACCESS(chunk, sizeof(uint64_t));
+}
+
+#if MCXT_DEBUG >= 1
+/*
+ * Level >= 1: mark a context busy for the length of an operation, so that a
+ * second thread using it at the same moment is caught.  Nesting on one
+ * thread (an allocation from a reset callback) is allowed.  Returns whether
+ * this call took the mark (and must release it).
+ */
+bool		mcxti_ctx_enter(mcxt_context *ctx, const char *op) MCXT_HIDDEN;
+void		mcxti_ctx_leave(mcxt_context *ctx, bool taken) MCXT_HIDDEN;
+#define CTX_ENTER(ctx, op)	bool ctx_taken_ = mcxti_ctx_enter((ctx), (op))
+#define CTX_LEAVE(ctx)		mcxti_ctx_leave((ctx), ctx_taken_)
+#else
+#define CTX_ENTER(ctx, op)	((void) 0)
+#define CTX_LEAVE(ctx)		((void) 0)
+#endif
 
 /* Accounting, called by the types whenever a block is obtained or given back. */
 static inline void

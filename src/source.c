@@ -120,6 +120,8 @@ mcxti_source_realloc(void *block, size_t old_size, size_t new_size)
 void
 mcxti_source_free(void *block, size_t size)
 {
+	/* whatever a memory tool had closed in it is the allocator's again */
+	MCXT_MEM_UNDEFINED(block, size);
 	atomic_fetch_sub_explicit(&live_blocks, 1, memory_order_relaxed);
 	atomic_fetch_sub_explicit(&live_bytes, size, memory_order_relaxed);
 	source.free(block, size, source.arg);
@@ -147,9 +149,11 @@ mcxti_block_alloc(size_t size)
 	{
 		cached_block *b = cache.head[cls];
 
+		MCXT_MEM_DEFINED(b, sizeof(*b));
 		cache.head[cls] = b->next;
 		cache.bytes -= size;
 		cache.nblocks--;
+		MCXT_MEM_UNDEFINED(b, size);
 		return b;
 	}
 	return mcxti_source_alloc(size);
@@ -164,7 +168,10 @@ mcxti_block_free(void *block, size_t size)
 	{
 		cached_block *b = block;
 
+		/* a cached block is out of bounds but for its link */
+		MCXT_MEM_UNDEFINED(b, sizeof(*b));
 		b->next = cache.head[cls];
+		MCXT_MEM_NOACCESS(b, size);
 		cache.head[cls] = b;
 		cache.bytes += size;
 		cache.nblocks++;
@@ -184,6 +191,7 @@ mcxt_block_cache_trim(void)
 		{
 			cached_block *b = cache.head[cls];
 
+			MCXT_MEM_DEFINED(b, sizeof(*b));
 			cache.head[cls] = b->next;
 			mcxti_source_free(b, size);
 		}
