@@ -629,6 +629,50 @@ test_mem_consumed(void)
 	mcxt_delete(p);
 }
 
+/*
+ * Recursive queries cover the subtree of the context asked, never its
+ * siblings: a leaf's recursive figures are its own.
+ */
+static void
+test_recursive_queries_stay_in_subtree(void)
+{
+	mcxt_context_t *p = mcxt_aset_create(mcxt_top(), "SubP", ALLOCSET_DEFAULT_SIZES);
+	mcxt_context_t *older = mcxt_aset_create(p, "Older", ALLOCSET_SMALL_SIZES);
+	mcxt_context_t *mid = mcxt_aset_create(p, "Mid", ALLOCSET_SMALL_SIZES);
+	mcxt_context_t *newer = mcxt_aset_create(p, "Newer", ALLOCSET_SMALL_SIZES);
+	mcxt_context_t *leaves[3] = {older, mid, newer};
+	mcxt_accounting_t own, rec;
+	mcxt_counters_t cown, crec;
+
+	mcxt_free(mcxt_alloc(older, 20000));
+	mcxt_free(mcxt_alloc(newer, 30000));
+	mcxt_free(mcxt_alloc(p, 40000));
+	for (int i = 0; i < 3; i++)
+	{
+		th_set_note("leaf %s", mcxt_name(leaves[i]));
+		mcxt_get_accounting(leaves[i], false, &own);
+		mcxt_get_accounting(leaves[i], true, &rec);
+		CHECK_EQ(rec.mem_allocated, own.mem_allocated);
+		CHECK_EQ(rec.bytes_alloc, own.bytes_alloc);
+		CHECK_EQ(rec.bytes_freed, own.bytes_freed);
+		CHECK_EQ(rec.max_bytes_held, own.max_bytes_held);
+		mcxt_mem_consumed(leaves[i], false, &cown);
+		mcxt_mem_consumed(leaves[i], true, &crec);
+		CHECK(memcmp(&cown, &crec, sizeof(cown)) == 0);
+		CHECK_EQ(mcxt_mem_allocated(leaves[i], true), mcxt_mem_allocated(leaves[i], false));
+	}
+	th_note[0] = '\0';
+	/* resetting the peaks of one leaf leaves its siblings' and parent's alone */
+	mcxt_reset_peak(mid, true);
+	mcxt_get_accounting(older, false, &own);
+	CHECK_EQ(own.max_bytes_held, own.mem_allocated + sim_large_block(20000));
+	mcxt_get_accounting(newer, false, &own);
+	CHECK_EQ(own.max_bytes_held, own.mem_allocated + sim_large_block(30000));
+	mcxt_get_accounting(p, false, &own);
+	CHECK_EQ(own.max_bytes_held, own.mem_allocated + sim_large_block(40000));
+	mcxt_delete(p);
+}
+
 /* ---- recycling ----------------------------------------------------------- */
 
 static void
@@ -689,6 +733,7 @@ main(void)
 	RUN(test_callback_order_tree);
 	RUN(test_accounting);
 	RUN(test_mem_consumed);
+	RUN(test_recursive_queries_stay_in_subtree);
 	RUN(test_recycled_contexts_are_fresh);
 	mcxt_thread_cleanup();
 	return th_report();
