@@ -720,9 +720,12 @@ mcxt_unregister_reset_callback(mcxt_context_t *ctx, mcxt_callback_t *cb)
 
 /* ---- accounting and checks ----------------------------------------------- */
 
+/* As PostgreSQL: a context with children is not empty. */
 bool
 mcxt_is_empty(mcxt_context_t *ctx)
 {
+	if (ctx->firstchild != NULL)
+		return false;
 	return ctx->methods->is_empty(ctx);
 }
 
