@@ -126,19 +126,23 @@ mcxti_note_free(mcxt_context *ctx, size_t bytes)
 	ctx->bytes_freed += bytes;
 }
 
-/* Depth-first pre-order successor of curr within the subtree of top. */
+/*
+ * Depth-first pre-order successor of curr within the subtree of top, or
+ * NULL when the subtree is done.  Never leaves the subtree: top's own
+ * siblings are not part of it.
+ */
 static inline mcxt_context *
 mcxti_traverse_next(mcxt_context *curr, mcxt_context *top)
 {
 	if (curr->firstchild != NULL)
 		return curr->firstchild;
-	while (curr->nextchild == NULL)
+	while (curr != top && curr != NULL)
 	{
+		if (curr->nextchild != NULL)
+			return curr->nextchild;
 		curr = curr->parent;
-		if (curr == top || curr == NULL)
-			return NULL;
 	}
-	return curr->nextchild;
+	return NULL;
 }
 
 /* Problems found by a check walk are reported through this (stderr). */
