@@ -306,6 +306,17 @@ typedef struct mcxt_block_stats
 MCXT_API void mcxt_block_stats(mcxt_block_stats_t *out);
 
 /*
+ * Fault injection at the block source, for tests: make the nth request
+ * for memory from now on (1 = the next one) fail, and with repeat every
+ * request after it too; 0 turns it off.  Requests served by the block
+ * cache are not requests to the source: set the cache limit to 0 to see
+ * every one.  mcxt_fault_requests() counts the requests since the last
+ * mcxt_fault_inject call.  Process-wide.
+ */
+MCXT_API void mcxt_fault_inject(uint64_t nth, bool repeat);
+MCXT_API uint64_t mcxt_fault_requests(void);
+
+/*
  * Per-thread cache of freed blocks, so that reset-heavy code does not give
  * memory back to malloc (and the kernel) only to fault it in again.
  * Default limit: 32 MB per thread.  trim gives every cached block back.

@@ -716,7 +716,7 @@ aset_realloc(void *ptr, uint64_t hdr, size_t size, int flags)
 		size_t		old_req = aset_requested(hdr, &known);
 
 		aset_check_tail(set, "repalloc", ptr, hdr);
-		if (size + MCXT_TAIL_ROOM <= oldsize)
+		if (size <= oldsize - MCXT_TAIL_ROOM)	/* oldsize >= 8: no wraparound */
 		{
 			/* it fits with room for the tail: keep the chunk */
 			uint64_t   *chunk = (uint64_t *) ptr - 1;

@@ -84,9 +84,10 @@ registry_add_thread(mcxt_context *top)
 
 	if (entry == NULL)
 	{
-		entry = calloc(1, sizeof(*entry));
+		entry = mcxti_source_alloc(sizeof(*entry));
 		if (entry == NULL)
 			mcxti_error(MCXT_ERR_OOM, NULL, "out of memory: cannot register thread");
+		memset(entry, 0, sizeof(*entry));
 		entry->magic = MCXT_THREAD_MAGIC;
 		entry->current = &mcxt_current_context;
 		entry->tid = (int64_t) syscall(SYS_gettid);
@@ -121,7 +122,7 @@ registry_remove_thread(void)
 	}
 	registry_unlock();
 	entry->magic = 0;
-	free(entry);
+	mcxti_source_free(entry, sizeof(*entry));
 	thread_entry = NULL;
 	pthread_setspecific(thread_key, NULL);
 }
@@ -137,10 +138,12 @@ mcxt_init(void)
 			mcxt_current_context = thread_top;
 		return;
 	}
+	/* register first: if either step fails, nothing is left half done */
+	registry_add_thread(NULL);
 	top = mcxt_aset_create(NULL, "TopMemoryContext", MCXT_DEFAULT_SIZES);
 	top->flags |= MCXT_CTXFLAG_TOP;
 	thread_top = top;
-	registry_add_thread(top);
+	thread_entry->top = top;
 	if (mcxt_current_context == NULL)
 		mcxt_current_context = top;
 }

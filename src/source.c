@@ -46,6 +46,37 @@ static MCXT_TLS block_cache cache = {.limit = CACHE_DEFAULT_LIMIT};
 static _Atomic uint64_t live_blocks;
 static _Atomic uint64_t live_bytes;
 
+/* Fault injection: requests seen, and which one fails (0: none). */
+static _Atomic uint64_t fault_requests;
+static _Atomic uint64_t fault_nth;
+static _Atomic bool fault_repeat;
+
+void
+mcxt_fault_inject(uint64_t nth, bool repeat)
+{
+	atomic_store(&fault_nth, nth);
+	atomic_store(&fault_repeat, repeat);
+	atomic_store(&fault_requests, 0);
+}
+
+uint64_t
+mcxt_fault_requests(void)
+{
+	return atomic_load(&fault_requests);
+}
+
+/* Count a request to the source; true if it must fail. */
+static bool
+fault_fail(void)
+{
+	uint64_t	n = atomic_fetch_add_explicit(&fault_requests, 1, memory_order_relaxed) + 1;
+	uint64_t	nth = atomic_load_explicit(&fault_nth, memory_order_relaxed);
+
+	if (nth == 0)
+		return false;
+	return n == nth || (n > nth && atomic_load_explicit(&fault_repeat, memory_order_relaxed));
+}
+
 static void *
 default_alloc(size_t size, void *arg)
 {
@@ -94,7 +125,7 @@ mcxt_set_block_source(const mcxt_block_source_t *src)
 void *
 mcxti_source_alloc(size_t size)
 {
-	void	   *block = source.alloc(size, source.arg);
+	void	   *block = fault_fail() ? NULL : source.alloc(size, source.arg);
 
 	if (block != NULL)
 	{
@@ -107,7 +138,7 @@ mcxti_source_alloc(size_t size)
 void *
 mcxti_source_realloc(void *block, size_t old_size, size_t new_size)
 {
-	void	   *nblock = source.realloc(block, old_size, new_size, source.arg);
+	void	   *nblock = fault_fail() ? NULL : source.realloc(block, old_size, new_size, source.arg);
 
 	if (nblock != NULL)
 	{
