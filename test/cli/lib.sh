@@ -22,7 +22,7 @@ cleanup() {
     kill -KILL "$TPID" 2>/dev/null
     wait "$TPID" 2>/dev/null
   fi
-  rm -rf "$WORK"
+  [ -n "${KEEP_WORK:-}" ] && echo "kept $WORK" >&2 || rm -rf "$WORK"
 }
 trap cleanup EXIT
 

@@ -93,8 +93,8 @@ info_summarize(image_t *im, info_summary *s)
 			s->truncated_regions++;
 			s->truncated_bytes += r->expected - r->present;
 		}
-		if (absent == 0 || (r->flags & IMG_REG_SPECIAL))
-			continue;
+		if (absent == 0 || (r->flags & IMG_REG_SPECIAL) || !(r->prot & IMG_PROT_R))
+			continue;			/* guard pages hold nothing to miss */
 		if (r->path && !(r->flags & IMG_REG_FILE_BAD))
 		{
 			s->file_regions++;
@@ -208,7 +208,7 @@ info_text(image_t *im, const info_summary *s, const registry_info *ri, bool have
 		perm_string(r, perm);
 		printf("  %014llx %014llx %s %10s  %-7s %s", (unsigned long long) r->start,
 			   (unsigned long long) r->end, perm, human(r->end - r->start, b1, sizeof(b1)),
-			   source_name(image_region_source(im, r)),
+			   (r->prot & IMG_PROT_R) ? source_name(image_region_source(im, r)) : "-",
 			   r->path ? r->path : r->label ? r->label : "");
 		if (r->path)
 			printf(" @%#llx", (unsigned long long) r->file_ofs);

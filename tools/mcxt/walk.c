@@ -1164,6 +1164,7 @@ mcxt_walk_block_chunks(mcxt_walk *w, int32_t bi, mcxt_chunk_fn fn, void *arg)
 	const mcxt_ctx_info *c = &w->ctx[b->ctx];
 	uint64_t	p = b->addr + L->blk_hdr_size;
 	unsigned char hb[64];
+	const char *why = "header not readable";
 
 	if (c->kind != MCXT_KIND_ASET || L->chunk_hdr_size > sizeof(hb))
 		return true;
@@ -1171,8 +1172,8 @@ mcxt_walk_block_chunks(mcxt_walk *w, int32_t bi, mcxt_chunk_fn fn, void *arg)
 	{
 		mcxt_hdr_info hi;
 		mcxt_chunk	ch;
-		const char *why = "header not readable";
 
+		why = "header not readable";
 		if (!walk_read_exact(w, p, hb, L->chunk_hdr_size) ||
 			!L->decode(L, hb, p, b->addr, &hi, &why))
 			goto bad;
