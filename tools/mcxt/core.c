@@ -358,6 +358,7 @@ imgi_core_parse(image_t *im)
 	if (!im->has_nt_file)
 		image_warn(im, "%s: no NT_FILE note: mapped files unknown, bytes the core left out "
 				   "cannot be read from disk (give the executable with --exe)", im->target);
+	imgi_index_files(im);
 	imgi_find_exe(im, NULL);
 	return NULL;
 }

@@ -437,13 +437,48 @@ imgi_apply_file_map(image_t *im, size_t nsorted, uint64_t start, uint64_t end,
 static bool
 file_header_addr(const image_t *im, int idx, uint64_t *addr)
 {
-	for (size_t i = 0; i < im->nregions; i++)
-		if (im->regions[i].file == idx && im->regions[i].file_ofs == 0)
+	const image_file *f = &im->files[idx];
+
+	for (size_t k = f->rl_start; k < f->rl_start + f->rl_count; k++)
+		if (im->regions[im->file_rlist[k]].file_ofs == 0)
 		{
-			*addr = im->regions[i].start;
+			*addr = im->regions[im->file_rlist[k]].start;
 			return true;
 		}
 	return false;
+}
+
+/*
+ * Group region indices by file (a counting sort), so per-file work costs
+ * only that file's regions.  Called once the region table is final.
+ */
+void
+imgi_index_files(image_t *im)
+{
+	size_t		pos = 0;
+
+	free(im->file_rlist);
+	im->file_rlist = imgi_alloc(im->nregions * sizeof(size_t));
+	for (size_t i = 0; i < im->nfiles; i++)
+		im->files[i].rl_count = 0;
+	for (size_t i = 0; i < im->nregions; i++)
+		if (im->regions[i].file >= 0)
+			im->files[im->regions[i].file].rl_count++;
+	for (size_t i = 0; i < im->nfiles; i++)
+	{
+		im->files[i].rl_start = pos;
+		pos += im->files[i].rl_count;
+		im->files[i].rl_count = 0;
+	}
+	for (size_t i = 0; i < im->nregions; i++)
+	{
+		image_file *f;
+
+		if (im->regions[i].file < 0)
+			continue;
+		f = &im->files[im->regions[i].file];
+		im->file_rlist[f->rl_start + f->rl_count++] = i;
+	}
 }
 
 /*
@@ -506,16 +541,13 @@ file_compute_bias(image_t *im, int idx)
 		f->has_bias = true;
 		return;
 	}
-	for (size_t i = 0; i < im->nregions; i++)
 	{
-		const image_region *r = &im->regions[i];
+		uint64_t	hdr;
 
-		if (r->file == idx && r->file_ofs == 0 && f->elf.has_load &&
-			r->start >= f->elf.first_load_vaddr)
+		if (file_header_addr(im, idx, &hdr) && f->elf.has_load && hdr >= f->elf.first_load_vaddr)
 		{
-			f->bias = r->start - f->elf.first_load_vaddr;
+			f->bias = hdr - f->elf.first_load_vaddr;
 			f->has_bias = true;
-			return;
 		}
 	}
 }
@@ -523,10 +555,11 @@ file_compute_bias(image_t *im, int idx)
 static void
 file_mark_bad(image_t *im, int idx)
 {
-	im->files[idx].usable = false;
-	for (size_t i = 0; i < im->nregions; i++)
-		if (im->regions[i].file == idx)
-			im->regions[i].flags |= IMG_REG_FILE_BAD;
+	image_file *f = &im->files[idx];
+
+	f->usable = false;
+	for (size_t k = f->rl_start; k < f->rl_start + f->rl_count; k++)
+		im->regions[im->file_rlist[k]].flags |= IMG_REG_FILE_BAD;
 }
 
 /* Open, map and check file idx once; true if its bytes may be used. */
@@ -573,12 +606,12 @@ file_load(image_t *im, int idx)
 	file_compute_bias(im, idx);
 
 	/* regions known only from NT_FILE: take r/w/x from the file's segments */
-	for (size_t i = 0; f->is_elf && i < im->nregions; i++)
+	for (size_t k = f->rl_start; f->is_elf && k < f->rl_start + f->rl_count; k++)
 	{
-		image_region *r = &im->regions[i];
+		image_region *r = &im->regions[im->file_rlist[k]];
 		unsigned	pf;
 
-		if (r->file != idx || !(r->flags & IMG_REG_NO_LOAD))
+		if (!(r->flags & IMG_REG_NO_LOAD))
 			continue;
 		pf = elf_obj_prot_at(&f->elf, r->file_ofs);
 		if (pf)
@@ -586,11 +619,11 @@ file_load(image_t *im, int idx)
 	}
 
 	/* does it still look like what the process had mapped? */
-	for (size_t i = 0; i < im->nregions; i++)
+	for (size_t k = f->rl_start; k < f->rl_start + f->rl_count; k++)
 	{
-		const image_region *r = &im->regions[i];
+		const image_region *r = &im->regions[im->file_rlist[k]];
 
-		if (r->file == idx && r->file_ofs >= f->size && im->kind == IMAGE_CORE)
+		if (r->file_ofs >= f->size && im->kind == IMAGE_CORE)
 		{
 			image_warn(im, "mapped file %s differs from the one in the image: "
 					   "it is %zu bytes, the image maps offset %#llx; not read",
@@ -914,6 +947,7 @@ image_close(image_t *im)
 	free(im->warnings);
 	free(im->files);
 	free(im->fhash);
+	free(im->file_rlist);
 	free(im->regions);
 	free(im->threads);
 	free(im->auxv);

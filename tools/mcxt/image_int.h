@@ -32,6 +32,8 @@ typedef struct image_file
 	elf_obj		elf;
 	bool		has_bias;
 	uint64_t	bias;
+	size_t		rl_start;		/* this file's regions: file_rlist[rl_start ..] */
+	size_t		rl_count;
 } image_file;
 
 struct image
@@ -62,6 +64,7 @@ struct image
 	size_t		nfiles;
 	size_t		cap_files;
 	int		   *fhash;			/* open-addressing index of files by path */
+	size_t	   *file_rlist;		/* region indices grouped by file (imgi_index_files) */
 	size_t		fhcap;
 	int			exe_file;		/* index in files, or -1 */
 
@@ -92,6 +95,7 @@ int			imgi_file_index(image_t *im, const char *path);
 void		imgi_apply_file_map(image_t *im, size_t nsorted, uint64_t start, uint64_t end,
 								uint64_t file_ofs, const char *path);
 void		imgi_finish_regions(image_t *im);
+void		imgi_index_files(image_t *im);
 void		imgi_find_exe(image_t *im, const char *exe_hint);
 image_thread *imgi_add_thread(image_t *im);
 

@@ -392,6 +392,7 @@ image_open_pid(int pid, const image_opts *opts, char *err, size_t errlen)
 	n = readlink(path, exe, sizeof(exe) - 1);
 	if (n > 0)
 		exe[n] = '\0';
+	imgi_index_files(im);
 	imgi_find_exe(im, n > 0 ? exe : NULL);
 	if (!im->opts.hold)
 		imgi_live_release(im);
