@@ -15,6 +15,14 @@
  * their own of BLOCKHDRSZ + 8 + MAXALIGN(size) bytes; reset keeps only the
  * keeper and restarts at init_block_size.
  *
+ * Checking and memory-tool builds of the library (MCXT_DEBUG >= 2, ASan,
+ * MCXT_VALGRIND; see src/mcxt_debug.h) reserve MCXT_TAIL_ROOM = 1 byte
+ * after every request for a sentinel or redzone, so a request of n bytes is
+ * placed as n + 1: SIM_TAIL below follows the same rule, from the same
+ * settings (the test targets get the library's MCXT_DEBUG and MCXT_VALGRIND
+ * as MCXT_TEST_LIB_DEBUG and MCXT_TEST_LIB_VALGRIND; ASan is seen directly,
+ * tests and library being compiled with the same flags).
+ *
  * Only sizes are modelled, never addresses, so the numbers are independent
  * of where the library puts things.  The layout constants come from
  * src/chunk.h, never from this file.
@@ -28,6 +36,25 @@
 
 #include <mcxt.h>
 #include "../../src/chunk.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define SIM_TAIL		((size_t) 1)
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SIM_TAIL		((size_t) 1)
+#endif
+#endif
+#if !defined(SIM_TAIL) && defined(MCXT_TEST_LIB_DEBUG)
+#if MCXT_TEST_LIB_DEBUG >= 2
+#define SIM_TAIL		((size_t) 1)
+#endif
+#endif
+#if !defined(SIM_TAIL) && defined(MCXT_TEST_LIB_VALGRIND)
+#define SIM_TAIL		((size_t) 1)
+#endif
+#ifndef SIM_TAIL
+#define SIM_TAIL		((size_t) 0)
+#endif
 
 #define SIM_NCLASSES	MCXT_ASET_NUM_FREELISTS
 #define SIM_HDR			MCXT_CHUNK_HDRSZ
@@ -104,25 +131,52 @@ sim_init(asetsim *s, size_t min_size, size_t init_size, size_t max_size)
 	s->active_free = s->first_size - SIM_KEEPEROFF - SIM_BLOCKHDR;
 }
 
+/* Does a request of size bytes get a block of its own? */
+static inline bool
+sim_is_large_limit(size_t limit, size_t size)
+{
+	return size + SIM_TAIL > limit;
+}
+
 static inline bool
 sim_is_large(const asetsim *s, size_t size)
 {
-	return size > s->chunk_limit;
+	return sim_is_large_limit(s->chunk_limit, size);
 }
 
-/* What mcxt_chunk_space() must say for a chunk of this request size. */
+/* The freelist index of the chunk a small request gets. */
+static inline int
+sim_req_class(size_t size)
+{
+	return sim_class(size + SIM_TAIL);
+}
+
+/* What mcxt_chunk_space() must say for a new chunk of this request size. */
+static inline size_t
+sim_space(size_t limit, size_t size)
+{
+	if (sim_is_large_limit(limit, size))
+		return sim_align(size + SIM_TAIL) + SIM_HDR;
+	return sim_class_size(sim_req_class(size)) + SIM_HDR;
+}
+
 static inline size_t
 sim_chunk_space(const asetsim *s, size_t size)
 {
-	if (sim_is_large(s, size))
-		return sim_align(size) + SIM_HDR;
-	return sim_class_size(sim_class(size)) + SIM_HDR;
+	return sim_space(s->chunk_limit, size);
+}
+
+/* Does a request of size bytes fit a small chunk of chunk_size bytes? */
+static inline bool
+sim_fits(size_t chunk_size, size_t size)
+{
+	return size + SIM_TAIL <= chunk_size;
 }
 
 static inline size_t
 sim_large_block(size_t size)
 {
-	return SIM_BLOCKHDR + SIM_HDR + sim_align(size);
+	return SIM_BLOCKHDR + SIM_HDR + sim_align(size + SIM_TAIL);
 }
 
 /* Carve the active block's remainder into freelist chunks, largest first. */
@@ -159,7 +213,7 @@ sim_alloc(asetsim *s, size_t size)
 		s->nblocks++;
 		return true;
 	}
-	idx = sim_class(size);
+	idx = sim_req_class(size);
 	if (s->freelist[idx] > 0)
 	{
 		s->freelist[idx]--;
@@ -193,7 +247,7 @@ sim_free(asetsim *s, size_t size)
 		s->nblocks--;
 		return;
 	}
-	s->freelist[sim_class(size)]++;
+	s->freelist[sim_req_class(size)]++;
 }
 
 /*
@@ -208,7 +262,7 @@ sim_realloc(asetsim *s, size_t old_size, size_t new_size, bool still_external)
 {
 	if (!sim_is_large(s, old_size))
 	{
-		if (!sim_is_large(s, new_size) && new_size <= sim_class_size(sim_class(old_size)))
+		if (!sim_is_large(s, new_size) && sim_fits(sim_class_size(sim_req_class(old_size)), new_size))
 			return;
 		sim_alloc(s, new_size);
 		sim_free(s, old_size);
