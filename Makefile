@@ -1,6 +1,8 @@
 # The two commands a fresh clone needs:
 #   make demo    build, run the leaking example, take its core, diagnose it
-#   make check   build and run every test (release, ASan+UBSan, valgrind)
+#   make check   build and run every test: release, ASan+UBSan, valgrind with
+#                mempool annotations, a level-3 checking build, and the fuzzers
+#                for a bounded time
 # Everything is built by CMake in build directories under build/.
 
 BUILD    ?= build
@@ -13,9 +15,11 @@ VALGRIND ?= valgrind --error-exitcode=99 --leak-check=full --show-leak-kinds=def
 REL  = $(BUILD)/release
 SAN  = $(BUILD)/sanitize
 VG   = $(BUILD)/valgrind
+DBG  = $(BUILD)/debug3
+FUZZ_SECONDS ?= 60
 
-.PHONY: all build check check-release check-sanitize check-valgrind demo install \
-        bench bench-deps deps clean
+.PHONY: all build check check-release check-sanitize check-valgrind check-debug fuzz \
+        demo install bench bench-deps deps clean
 
 all: build
 
@@ -32,7 +36,9 @@ check: deps
 	$(MAKE) check-release
 	$(MAKE) check-sanitize
 	$(MAKE) check-valgrind
-	@echo "make check: release, sanitizer and valgrind runs all passed"
+	$(MAKE) check-debug
+	$(MAKE) fuzz
+	@echo "make check: release, sanitizer, valgrind, checking-build and fuzz runs all passed"
 
 check-release: build
 	cd $(REL) && $(CTEST) --output-on-failure -j $(JOBS)
@@ -43,13 +49,29 @@ check-sanitize:
 	cd $(SAN) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
 	  $(CTEST) --output-on-failure -j $(JOBS) -LE nosanitize
 
+# The library itself is built with MCXT_VALGRIND here, so memcheck sees
+# inside contexts, not only malloc'd blocks.
 check-valgrind:
 	$(CMAKE) -S . -B $(VG) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMCXT_BUILD_EXAMPLES=OFF \
-	  "-DMCXT_TEST_WRAPPER=$(VALGRIND)"
+	  -DMCXT_VALGRIND=ON "-DMCXT_TEST_WRAPPER=$(VALGRIND)"
 	$(CMAKE) --build $(VG) -j $(JOBS)
 	cd $(VG) && $(CTEST) --output-on-failure -j $(JOBS) -LE "nowrap|novalgrind"
 
 # The prefix is baked into mcxt.pc at configure time, so configure with it.
+# Every libmcxt test against a level-3 checking build of the library (but
+# the 136-bytes-per-chunk memory test: checking builds add a sentinel byte to
+# every request, so that property holds only for the plain layout, which
+# check-release tests).
+check-debug:
+	$(CMAKE) -S . -B $(DBG) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMCXT_DEBUG=3 \
+	  -DMCXT_BUILD_EXAMPLES=OFF -DMCXT_BUILD_TOOLS=OFF
+	$(CMAKE) --build $(DBG) -j $(JOBS)
+	cd $(DBG) && $(CTEST) --output-on-failure -j $(JOBS) -R '^(api|unit|safety|fuzz)\.' -E '^unit.test_memory$$'
+
+fuzz:
+	@scripts/deps.sh fuzz
+	scripts/fuzz.sh $(FUZZ_SECONDS)
+
 install:
 	$(CMAKE) -S . -B $(REL) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX=$(PREFIX)
 	$(CMAKE) --build $(REL) -j $(JOBS)

@@ -5,14 +5,14 @@
 #   packages, so a missing dependency is never a silent skip.
 #
 #   Groups: build (compiler, cmake, pkg-config), check (what `make check`
-#   runs: build + gdb + valgrind), bench (the peer allocators), pg
+#   runs: build + gdb + valgrind + clang for the fuzzers), bench (the peer allocators), pg
 #   (PostgreSQL 15 server), fuzz (clang).
 set -euo pipefail
 
 pkgs_for() {
   case "$1" in
     build) echo "gcc make cmake pkg-config" ;;
-    check) echo "gcc make cmake pkg-config gdb valgrind" ;;
+    check) echo "gcc make cmake pkg-config gdb valgrind clang libclang-rt-14-dev" ;;
     bench) echo "valgrind gnuplot-nox libjemalloc-dev libmimalloc-dev libgoogle-perftools-dev libtalloc-dev libapr1-dev libpg-query-dev" ;;
     pg)    echo "postgresql-15 postgresql-server-dev-15 gdb" ;;
     fuzz)  echo "clang libclang-rt-14-dev" ;;
