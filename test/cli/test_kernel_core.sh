@@ -51,4 +51,31 @@ out_has_fixed "{\"string\":\"$B\",\"count\":$(exp b_count)}" "B"
 run "$MCXT" find "$CORE" "$A" --json --max 1; expect_rc 0 find; json_valid find
 out_has "^\{\"count\":$(exp a_count),\"regions\":1,\"addresses\":\[$(exp a_first)\],\"strides\":\[\{\"stride\":$(exp a_stride),\"count\":$(($(exp a_count) - 1))\}\]\}\$" "A found with its stride"
 
+# A core with coredump_filter 0x32 (anonymous private memory excluded): the
+# kernel writes p_filesz 0 for the heap and the mmapped block; info must say
+# what is missing and why, and the scans must see none of family A.
+rm -f "$WORK"/core*
+( ulimit -c unlimited && exec "$CLI_TARGET" "$WORK/exp2" ) &
+TPID=$!
+for _ in $(seq 1 200); do [ -s "$WORK/exp2" ] && break; sleep 0.05; done
+[ -s "$WORK/exp2" ] || fail "cli_target wrote no expectations (second run)"
+echo 0x32 >"/proc/$TPID/coredump_filter" || fail "cannot set coredump_filter"
+kill -ABRT "$TPID"
+wait "$TPID" 2>/dev/null
+TPID=
+CORE=
+for _ in $(seq 1 100); do
+  for f in "$WORK"/core*; do [ -f "$f" ] && CORE=$f; done
+  [ -n "$CORE" ] && break
+  sleep 0.05
+done
+[ -n "$CORE" ] || fail "no kernel core with coredump_filter 0x32"
+run "$MCXT" info "$CORE"; expect_rc 0 "filtered core"
+out_has "writable anonymous regions .* were not dumped: coredump_filter bit 0" "missing anonymous memory explained"
+out_has "^partial: +yes" "partial"
+err_has "warning: analysis will be partial: .*anonymous memory was not dumped" "partial warning"
+out_has " rw-p .* missing +\$" "an anonymous region shown as missing"
+run "$MCXT" find "$CORE" "$A" --json; expect_rc 0 "find on filtered core"
+out_has '^\{"count":0,' "family A is not in the core"
+
 done_ok

@@ -48,5 +48,6 @@ run "$MCXT" info --pid 2147483646; expect_rc 1 "no such pid"; err_has "no such p
 run "$MCXT" info "$WORK/nonexistent" --json; expect_rc 1 "json error"
 json_valid "error object"; out_has '^\{"error":".*nonexistent' "error names the file"
 run "$MCXT" info --json --bogus; expect_rc 2 "json usage error"; json_valid "usage error object"
+run "$MCXT" strings --min-len 0 --json; expect_rc 2 "json usage error before --json"; json_valid "early usage error object"
 
 done_ok

@@ -246,6 +246,10 @@ main(int argc, char **argv)
 		usage(stdout);
 		return MCXT_EXIT_OK;
 	}
+	/* so that even an early usage error comes out as JSON */
+	for (int i = 2; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (strcmp(argv[i], "--json") == 0 || strcmp(argv[i], "-j") == 0)
+			json_output = true;
 	if (argv[1][0] == '-')
 		return usage_error(NULL, "expected a COMMAND before '%s'", argv[1]);
 	c = find_command(argv[1]);

@@ -132,6 +132,7 @@ struct strhist
 	size_t		arena_cap;
 	uint64_t	total;
 	uint64_t	pruned_below;
+	size_t		last;			/* slot of the previous string + 1, 0 if none */
 	/* a string running past the end of a piece (live windows) */
 	unsigned char pend[STRHIST_MAX_LEN];
 	size_t		pend_len;
@@ -214,6 +215,7 @@ strhist_rehash(strhist *h, size_t ncap)
 	free(h->slots);
 	h->slots = ns;
 	h->cap = ncap;
+	h->last = 0;
 }
 
 static size_t
@@ -286,6 +288,17 @@ strhist_add(strhist *h, const unsigned char *s, size_t len)
 	if (len > STRHIST_MAX_LEN)
 		len = STRHIST_MAX_LEN;
 	h->total++;
+	/* leaks repeat: the same string as last time costs one compare */
+	if (h->last)
+	{
+		strhist_slot *sl = &h->slots[h->last - 1];
+
+		if (sl->len == len && memcmp(h->arena + sl->off, s, len) == 0)
+		{
+			sl->count++;
+			return;
+		}
+	}
 	hv = strhist_hash(s, len);
 	j = hv & (h->cap - 1);
 	while (h->slots[j].count != 0)
@@ -295,6 +308,7 @@ strhist_add(strhist *h, const unsigned char *s, size_t len)
 		if (sl->hash == hv && sl->len == len && memcmp(h->arena + sl->off, s, len) == 0)
 		{
 			sl->count++;
+			h->last = j + 1;
 			return;
 		}
 		j = (j + 1) & (h->cap - 1);
@@ -315,6 +329,7 @@ strhist_add(strhist *h, const unsigned char *s, size_t len)
 	h->slots[j].len = (uint32_t) len;
 	h->arena_len += len;
 	h->used++;
+	h->last = j + 1;
 	if (h->used * 10 > h->cap * 7)
 		strhist_rehash(h, h->cap * 2);
 	if (h->mem_limit && strhist_memory(h) > h->mem_limit)
