@@ -216,6 +216,7 @@ typedef struct mcxt_accounting
 	uint64_t	max_bytes_held; /* peak (for a subtree: the sum of peaks, an upper bound) */
 } mcxt_accounting_t;
 
+/* True if nothing was allocated since creation or the last reset, and no children (as PostgreSQL). */
 MCXT_API bool mcxt_is_empty(mcxt_context_t *ctx);
 /* Bytes of blocks held by ctx (and its descendants if recurse). */
 MCXT_API size_t mcxt_mem_allocated(mcxt_context_t *ctx, bool recurse);
