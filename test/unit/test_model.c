@@ -223,6 +223,8 @@ check_callbacks(const bool *hit, bool any_order)
 
 /* ---- checks against the model --------------------------------------------- */
 
+static int	touched = -1;		/* slot the current step worked on */
+
 static void
 check_ctx(int s)
 {
@@ -253,6 +255,7 @@ check_ctx(int s)
 	CHECK(a.bytes_freed >= ctxs[s].last.bytes_freed);
 	CHECK(mcxt_parent(ctxs[s].ctx) == (ctxs[s].parent >= 0 ? ctxs[ctxs[s].parent].ctx : mcxt_top()));
 	ctxs[s].last = a;
+	touched = s;
 }
 
 static void
@@ -775,6 +778,10 @@ run_seed(uint64_t seed, long steps)
 			if (n > peak_ctxs)
 				peak_ctxs = n;
 		}
+		/* the checker on the context the step touched, its subtree included */
+		if (!FAILED() && touched >= 0 && ctxs[touched].alive)
+			CHECK_MSG(mcxt_check(ctxs[touched].ctx) == 0, "mcxt_check found problems after %s", cur_op);
+		touched = -1;
 		if (!FAILED() && cur_step % SWEEP == 0)
 			full_sweep(cur_step % (SWEEP * 8) == 0);
 		if (FAILED())
