@@ -47,7 +47,7 @@ ONLY=${BENCH_ONLY:-$ALL}
 # Repetitions per process: rep 0 is cold; medians use the warm ones (W4: the cold one).
 reps_for() {
   case "$1" in
-    W1) echo 3 ;; W2) echo 3 ;; W3) echo 2 ;; W4) echo 2 ;; W5) echo 4 ;; W6) echo 4 ;;
+    W1) echo 2 ;; W2) echo 2 ;; W3) echo 2 ;; W4) echo 2 ;; W5) echo 3 ;; W6) echo 3 ;;
   esac
 }
 
@@ -200,7 +200,7 @@ fi
   echo "M command: make bench (bench/run.sh $1), after make bench-deps"
   echo "M date: $(date -u '+%Y-%m-%d %H:%M UTC'); git $rev; libmcxt src last commit: $(git -C "$ROOT" log -1 --format='%h %s' -- src 2>/dev/null | cut -c1-70)"
   echo "M machine: $(nproc) CPU $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo), $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo), load $(cut -d' ' -f1-3 /proc/loadavg), $(gcc -dumpfullversion 2>/dev/null | sed 's/^/gcc /'), $(ldd --version | head -1 | sed 's/.* //;s/^/glibc /')"
-  echo "M protocol: $ROUNDS rounds x fresh process per allocator x workload (shuffled); reps per process W1 3, W2 3, W3 2, W4 2, W5 4, W6 4 (rep 0 cold); callgrind at 1/$CG_SCALE scale, warm rep"
+  echo "M protocol: $ROUNDS rounds x fresh process per allocator x workload (shuffled); reps per process W1 2, W2 2, W3 2, W4 2, W5 3, W6 3 (rep 0 cold); callgrind at 1/$CG_SCALE scale, warm rep"
   echo "M duration: callgrind $(( t_cg - t_start )) s, timing $(( t_end - t_cg )) s"
 } >> "$RAW"
 
