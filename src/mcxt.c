@@ -610,10 +610,11 @@ delete_leaf(mcxt_context *ctx)
 	if (ctx == mcxt_current_context)
 		mcxt_current_context = NULL;
 	{
+		/* nobody else may be inside; the mark goes before the storage does */
 		CTX_ENTER(ctx, "MemoryContextDelete");
-		ctx->methods->delete_context(ctx);
 		CTX_LEAVE(ctx);
 	}
+	ctx->methods->delete_context(ctx);
 	return true;
 }
 
