@@ -82,8 +82,10 @@ EXP
 
 check_run() {
 	name=$1; shift
-	if ! "$@" >"$W/$name.out" 2>"$W/$name.err"; then
-		fail "$name exited with status $?"; cat "$W/$name.err"; return
+	"$@" >"$W/$name.out" 2>"$W/$name.err"
+	st=$?
+	if [ "$st" -ne 0 ]; then
+		fail "$name exited with status $st"; cat "$W/$name.err"; return
 	fi
 	# statistics: MemoryContextStats on stderr, StatsDetail on stdout
 	for stream in out err; do
