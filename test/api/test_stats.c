@@ -375,6 +375,37 @@ test_stats_limits(void)
 	mcxt_delete(r);
 }
 
+/* MemoryContextStats prints at most 100 children of one parent. */
+static void
+test_stats_hundred_children(void)
+{
+	mcxt_context_t *r = mcxt_aset_create(NULL, "Many", ALLOCSET_SMALL_SIZES);
+	mcxt_counters_t more = {0, 0, 0, 0};
+	const char *got;
+	char		line[256];
+	int			nkids = 0;
+
+	for (int i = 0; i < 130; i++)
+	{
+		mcxt_context_t *k = mcxt_aset_create(r, "K", ALLOCSET_SMALL_SIZES);
+
+		mcxt_alloc(k, (size_t) (i * 10));
+		if (i < 30)				/* the oldest 30 are listed last: summed */
+		{
+			mcxt_counters_t c = own(k);
+
+			add_counters(&more, &c);
+		}
+	}
+	got = stats_text(r, 100, 100);
+	for (const char *p = got; (p = strstr(p, "\n  K: ")) != NULL; p++)
+		nkids++;
+	CHECK_EQ(nkids, 100);
+	put_more(line, 0, sizeof(line), 1, 30, &more);
+	CHECK_MSG(strstr(got, line) != NULL, "no line \"%s\"", line);
+	mcxt_delete(r);
+}
+
 /* Identifiers: clipped at 100 bytes on a UTF-8 boundary, controls shown as spaces. */
 static void
 check_ident_shown(const char *ident, const char *shown)
@@ -979,6 +1010,7 @@ main(void)
 	RUN(test_stats_spellings);
 	RUN(test_stats_json);
 	RUN(test_stats_limits);
+	RUN(test_stats_hundred_children);
 	RUN(test_stats_ident);
 	RUN(test_stats_json_escaping);
 	mcxt_delete(sc.root);
