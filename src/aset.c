@@ -35,6 +35,32 @@ typedef struct aset_freelist
 
 static MCXT_TLS aset_freelist aset_context_freelists[2];
 
+/* The fast path's tables (aset_fast.h), filled in at compile time. */
+#define C1(n)	(n)
+#define C2(n)	C1(n), C1(n)
+#define C4(n)	C2(n), C2(n)
+#define C8(n)	C4(n), C4(n)
+#define C16(n)	C8(n), C8(n)
+#define C32(n)	C16(n), C16(n)
+#define C64(n)	C32(n), C32(n)
+#define C128(n) C64(n), C64(n)
+#define C256(n) C128(n), C128(n)
+#define C512(n) C256(n), C256(n)
+
+/* index (size + 7) / 8: 0 and 1 -> class 0 (8 B), 2 -> 1 (16 B), 3-4 -> 2 ... */
+const uint8_t mcxti_aset_class_of[(MCXT_ASET_CHUNK_LIMIT >> MCXT_ASET_MINBITS) + 1] = {
+	C2(0), C1(1), C2(2), C4(3), C8(4), C16(5), C32(6), C64(7), C128(8), C256(9), C512(10)
+};
+
+const uint32_t mcxti_aset_class_need[MCXT_ASET_NUM_FREELISTS] = {
+	8 + 8, 16 + 8, 32 + 8, 64 + 8, 128 + 8, 256 + 8, 512 + 8, 1024 + 8, 2048 + 8,
+	4096 + 8, 8192 + 8
+};
+
+_Static_assert(sizeof(mcxti_aset_class_of) == 1025, "one entry per 8 bytes up to 8 KB");
+_Static_assert(MCXT_CHUNK_HDRSZ == 8 && MCXT_ASET_NUM_FREELISTS == 11,
+			   "the class tables assume 8-byte headers and 11 classes");
+
 static char *
 aset_block_start(mcxt_aset_block *block)
 {

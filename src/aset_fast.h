@@ -33,6 +33,15 @@ void		mcxti_aset_free_slow(void *ptr, uint64_t hdr) MCXT_HIDDEN;
 void	   *mcxti_aset_alloc_checked(mcxt_aset *set, size_t size, int flags) MCXT_HIDDEN;
 void		mcxti_aset_free_checked(void *ptr, uint64_t hdr) MCXT_HIDDEN;
 
+/*
+ * Per size class, precomputed (aset.c): the class of every request up to
+ * the largest chunk limit, in 8-byte steps; the bytes a chunk of the class
+ * takes with its header; and the type and value bits of its header.  Table
+ * loads replace a bit scan and two shifts on the fast path.
+ */
+extern const uint8_t mcxti_aset_class_of[(MCXT_ASET_CHUNK_LIMIT >> MCXT_ASET_MINBITS) + 1] MCXT_HIDDEN;
+extern const uint32_t mcxti_aset_class_need[MCXT_ASET_NUM_FREELISTS] MCXT_HIDDEN;
+
 /* Freelist index of a request: the smallest i with size <= 8 << i. */
 static inline unsigned
 aset_free_index(size_t size)
@@ -61,7 +70,7 @@ aset_alloc_fast(mcxt_aset *set, size_t size, int flags)
 static inline void *
 aset_alloc_fast(mcxt_aset *set, size_t size, int flags)
 {
-	unsigned	idx;
+	size_t		idx;
 	uint64_t   *chunk;
 	mcxt_aset_block *block;
 	char	   *p;
@@ -70,7 +79,8 @@ aset_alloc_fast(mcxt_aset *set, size_t size, int flags)
 	if (unlikely(size > set->alloc_chunk_limit))
 		return mcxti_aset_alloc_large(set, size, flags);
 
-	idx = aset_free_index(size);
+	/* size <= alloc_chunk_limit <= MCXT_ASET_CHUNK_LIMIT: in the table */
+	idx = mcxti_aset_class_of[(size + (MCXT_MAXALIGN - 1)) >> MCXT_ASET_MINBITS];
 	chunk = set->freelist[idx];
 	if (chunk != NULL)
 	{
@@ -82,13 +92,13 @@ aset_alloc_fast(mcxt_aset *set, size_t size, int flags)
 
 	block = set->blocks;
 	p = block->freeptr;
-	need = aset_chunk_size(idx) + MCXT_CHUNK_HDRSZ;
+	need = mcxti_aset_class_need[idx];
 	if (unlikely((size_t) (block->endptr - p) < need))
-		return mcxti_aset_alloc_from_new_block(set, size, flags, idx);
+		return mcxti_aset_alloc_from_new_block(set, size, flags, (unsigned) idx);
 
 	block->freeptr = p + need;
 	/* the offset is a multiple of 8: offset / 8 << 36 is offset << 33 */
-	*(uint64_t *) p = MCXT_TYPE_ASET | ((uint64_t) idx << MCXT_CHUNK_VALUE_SHIFT) |
+	*(uint64_t *) p = (MCXT_TYPE_ASET | ((uint64_t) idx << MCXT_CHUNK_VALUE_SHIFT)) |
 		((uint64_t) (p - (char *) block) << (MCXT_CHUNK_OFFSET_SHIFT - 3));
 	return p + MCXT_CHUNK_HDRSZ;
 }
