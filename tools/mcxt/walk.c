@@ -392,12 +392,13 @@ walk_registry_roots(mcxt_walk *w, uint64_t reg_addr)
 	unsigned char reg[256];
 	unsigned char thr[256];
 	uint64_t	entry;
-	walk_cycle	cyc;
+	walk_set	seen;
 	size_t		cap = 0;
 	size_t		n = 0;
 
 	if (L->reg_size > sizeof(reg) || L->thr_size > sizeof(thr))
 		return;
+	memset(&seen, 0, sizeof(seen));
 	if (!walk_read_exact(w, reg_addr, reg, L->reg_size))
 	{
 		mcxt_walk_warn(w, "registry at 0x%llx is not readable", (unsigned long long) reg_addr);
@@ -421,10 +422,9 @@ walk_registry_roots(mcxt_walk *w, uint64_t reg_addr)
 	}
 	w->registry_addr = reg_addr;
 	entry = mcxt_layout_get(reg, L->reg_threads);
-	walk_cycle_init(&cyc);
 	while (entry != 0)
 	{
-		if (walk_cycle_step(&cyc, entry) || ++n > WALK_MAX_THREADS)
+		if (walk_set_add(&seen, entry) != 1 || ++n > WALK_MAX_THREADS)
 		{
 			mcxt_walk_warn(w, "registry thread list does not end (cycle at 0x%llx?)",
 						   (unsigned long long) entry);
@@ -451,6 +451,7 @@ walk_registry_roots(mcxt_walk *w, uint64_t reg_addr)
 			break;
 		entry = mcxt_layout_get(thr, L->thr_next);
 	}
+	free(seen.slots);
 }
 
 static void
@@ -525,6 +526,7 @@ typedef struct walk_state
 	size_t		blk_cap;
 	size_t		max_contexts;
 	unsigned char *hdr;			/* ctx_size bytes */
+	walk_set	blocks_seen;	/* every block recorded, for cycles and sharing */
 } walk_state;
 
 /* Walk one context's block list (AllocSet kind), appending to w->blocks. */
@@ -552,11 +554,19 @@ walk_blocks(mcxt_walk *w, walk_state *st, int32_t ci, const unsigned char *hdr)
 		uint64_t	endptr;
 		mcxt_block_info *b;
 
-		if (walk_cycle_step(&cyc, block))
+		int			added;
+
+		if (walk_cycle_step(&cyc, block) ||
+			(added = walk_set_add(&st->blocks_seen, block)) == 0)
 		{
 			mcxt_walk_warn(w, "context \"%s\" (0x%llx): block list has a cycle at 0x%llx",
 						   c->name ? c->name : "", (unsigned long long) c->addr,
 						   (unsigned long long) block);
+			goto bad;
+		}
+		if (added < 0)
+		{
+			w->oom = true;
 			goto bad;
 		}
 		if (w->nblocks >= WALK_MAX_BLOCKS)
@@ -1117,6 +1127,7 @@ mcxt_walk_new(const mcxt_layout *layout, const mcxt_reader *reader, const mcxt_w
 	free(st.hdr);
 	free(st.stack);
 	free(st.visited.slots);
+	free(st.blocks_seen.slots);
 
 	walk_link_tree(w);
 	walk_index_blocks(w);
