@@ -11,7 +11,9 @@
  *
  * Usage: libmcxt_target EXPECT_FILE
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
