@@ -63,6 +63,8 @@ typedef struct image_region
 	uint64_t	present;		/* bytes from start held by the image itself */
 	uint64_t	expected;		/* core: p_filesz as written (present < expected if truncated) */
 	const unsigned char *data;	/* core only: the present bytes, in the mapped core */
+	uint64_t	resident;		/* live only: bytes in RAM or swap (smaps Rss + Swap) */
+	bool		resident_known;
 	int			file;			/* internal: index of path in the file table, or -1 */
 } image_region;
 

@@ -227,6 +227,11 @@ live_maps_line(image_t *im, const char *line)
 	}
 }
 
+/*
+ * /proc/PID/smaps: the maps lines, each followed by "Field:  N kB" lines, of
+ * which Rss and Swap say how much of the mapping holds anything (falls back
+ * to /proc/PID/maps, without residency, if smaps cannot be read).
+ */
 static bool
 live_maps(image_t *im)
 {
@@ -235,16 +240,37 @@ live_maps(image_t *im)
 	char	   *line = NULL;
 	size_t		cap = 0;
 	ssize_t		n;
+	bool		smaps = true;
+	image_region *cur = NULL;
 
-	snprintf(path, sizeof(path), "/proc/%d/maps", im->pid);
+	snprintf(path, sizeof(path), "/proc/%d/smaps", im->pid);
 	f = fopen(path, "re");
+	if (!f)
+	{
+		smaps = false;
+		snprintf(path, sizeof(path), "/proc/%d/maps", im->pid);
+		f = fopen(path, "re");
+	}
 	if (!f)
 		return false;
 	while ((n = getline(&line, &cap, f)) > 0)
 	{
+		unsigned long long kb;
+		size_t		before = im->nregions;
+
 		if (line[n - 1] == '\n')
 			line[n - 1] = '\0';
+		if (cur && (sscanf(line, "Rss: %llu kB", &kb) == 1 || sscanf(line, "Swap: %llu kB", &kb) == 1))
+		{
+			cur->resident += (uint64_t) kb * 1024;
+			continue;
+		}
 		live_maps_line(im, line);
+		if (im->nregions > before)
+		{
+			cur = &im->regions[im->nregions - 1];
+			cur->resident_known = smaps;
+		}
 	}
 	free(line);
 	fclose(f);

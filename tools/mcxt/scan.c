@@ -15,6 +15,7 @@
 #include <string.h>
 
 #define SCAN_WINDOW		(4u << 20)	/* live reads */
+#define SCAN_SPARSE_MIN ((uint64_t) 16 << 30)	/* live: larger, mostly empty mappings are skipped */
 
 bool
 scan_region_in_scope(const image_t *im, const image_region *r, scan_scope scope)
@@ -22,6 +23,9 @@ scan_region_in_scope(const image_t *im, const image_region *r, scan_scope scope)
 	if ((r->flags & IMG_REG_SPECIAL) || !(r->prot & IMG_PROT_R))
 		return false;
 	if (image_get_kind(im) == IMAGE_CORE && r->present == 0)
+		return false;
+	/* live: nothing resident, nothing to find (reading would only fault in zeros) */
+	if (r->resident_known && r->resident == 0)
 		return false;
 	switch (scope)
 	{
@@ -99,6 +103,17 @@ scan_memory(image_t *im, scan_scope scope, size_t overlap, scan_fn fn, void *arg
 			visited += r->present;
 			if (!fn(arg, r->start, r->data, (size_t) r->present, true))
 				break;
+			continue;
+		}
+		if (r->resident_known && r->end - r->start > SCAN_SPARSE_MIN &&
+			r->resident < (r->end - r->start) / 16)
+		{
+			/* e.g. ASan shadow, JVM or PostgreSQL reservations: terabytes of holes */
+			image_warn(im, "pid %d: sparse mapping %#llx-%#llx (%llu MB, %llu MB resident) "
+					   "not scanned; take a core (gcore) to include it",
+					   image_pid(im), (unsigned long long) r->start, (unsigned long long) r->end,
+					   (unsigned long long) ((r->end - r->start) >> 20),
+					   (unsigned long long) (r->resident >> 20));
 			continue;
 		}
 		if (!buf)
