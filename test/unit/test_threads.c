@@ -345,12 +345,71 @@ test_thread_exit_cleanup(void)
 	}
 }
 
+/*
+ * A worker builds a context under its own top, detaches it (a root) and
+ * hands it over before exiting: the thread's exit frees its tree but not
+ * the detached context, which the main thread goes on using and deletes.
+ */
+static mcxt_context_t *handed;
+static char *handed_str;
+static char *handed_big;
+
+static void *
+handover_worker(void *arg)
+{
+	/* sizes that are not recycled, so that every block can be seen to go back */
+	mcxt_context_t *c = AllocSetContextCreate(TopMemoryContext, "Handover", 0, 4096, 65536);
+	mcxt_context_t *sub = AllocSetContextCreate(c, "HandoverChild", 0, 2048, 8192);
+
+	(void) arg;
+	handed_str = MemoryContextStrdup(sub, "made by the worker");
+	handed_big = MemoryContextAlloc(c, 100000);
+	memset(handed_big, 0x42, 100000);
+	for (int i = 0; i < 500; i++)
+		(void) MemoryContextAlloc(c, 100);
+	MemoryContextSetParent(c, NULL);
+	handed = c;
+	return NULL;
+}
+
+static void
+test_handover_at_exit(void)
+{
+	pthread_t	t;
+	mcxt_block_stats_t before, after;
+	mcxt_counters_t hc;
+
+	mcxt_block_cache_trim();
+	mcxt_block_stats(&before);
+	REQUIRE(pthread_create(&t, NULL, handover_worker, NULL) == 0);
+	pthread_join(t, NULL);
+	REQUIRE(handed != NULL);
+	CHECK(mcxt_parent(handed) == NULL);
+	CHECK_STR(handed_str, "made by the worker");
+	CHECK(handed_big[0] == 0x42 && handed_big[99999] == 0x42);
+	CHECK_EQ(mcxt_check(handed), 0);
+	/* only the handed subtree outlives the thread */
+	mcxt_mem_consumed(handed, true, &hc);
+	mcxt_block_stats(&after);
+	CHECK_EQ(after.live_bytes, before.live_bytes + hc.totalspace);
+	CHECK_EQ(after.live_blocks, before.live_blocks + hc.nblocks);
+	/* ours now: use it, free in it, delete it */
+	(void) MemoryContextAlloc(handed, 5000);
+	pfree(handed_big);
+	MemoryContextDelete(handed);
+	mcxt_block_cache_trim();
+	mcxt_block_stats(&after);
+	CHECK_EQ(after.live_blocks, before.live_blocks);
+	CHECK_EQ(after.live_bytes, before.live_bytes);
+}
+
 int
 main(void)
 {
 	th_catch_errors();
 	RUN(test_threads);
 	RUN(test_thread_exit_cleanup);
+	RUN(test_handover_at_exit);
 	mcxt_thread_cleanup();
 	return th_report();
 }
