@@ -219,6 +219,18 @@ test_oom(void)
 	CHECK(r == NULL);
 	CHECK_STR(s8, "1234567");
 	CHECK(mcxt_chunk_context(s8) == ctx);
+	/* a huge repalloc reaches the source: NULL with NO_OOM, OOM without */
+	src_no_failures();
+	src.fail_above = 512 * 1024 * 1024;
+	r = mcxt_realloc_extended(p, MaxAllocSize + 1, MCXT_ALLOC_HUGE | MCXT_ALLOC_NO_OOM);
+	CHECK(r == NULL);
+	CHECK(src.last_request > MaxAllocSize);
+	EXPECT_ERROR(MCXT_ERR_OOM, r = mcxt_realloc_extended(p, SIZE_MAX / 2, MCXT_ALLOC_HUGE));
+	CHECK(p[0] == 0x3C && p[29999] == 0x3C);
+	r = mcxt_realloc_extended(s8, MaxAllocSize + 1, MCXT_ALLOC_HUGE | MCXT_ALLOC_NO_OOM);
+	CHECK(r == NULL);
+	CHECK_STR(s8, "1234567");
+	src.fail_all = true;
 	/* creating a context when the source fails */
 	EXPECT_ERROR(MCXT_ERR_OOM, (void) mcxt_aset_create(ctx, "NoRoom", 0, 4096, 65536));
 	src_no_failures();
