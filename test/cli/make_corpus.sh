@@ -32,4 +32,6 @@ K=$HERE/corpus/kernel-shrunk
 "$CD" "$S" "$HERE/corpus/gcore-truncated" truncate 3000
 "$CD" "$K" "$HERE/corpus/kernel-ntfile-absurd" ntfile-ranges-absurd
 "$CD" "$K" "$HERE/corpus/kernel-flip" flip 30 7
+# an executable, for the on-disk ELF reader (symbols, build-id)
+strip -o "$HERE/corpus/exe-stripped" "$B/test/cli/cli_target"
 du -sh "$HERE/corpus"

@@ -14,12 +14,15 @@ LAST=-1
 # alive: the target answers a ping with a counter that has moved on, and is
 # not left stopped or traced.
 alive() {
-  local line n
-  sleep 0.02
-  echo ping >&3
-  read -r -t 5 line <&4 || fail "no answer from the target after $1"
-  n=${line#pong }
-  [ "$n" -gt "$LAST" ] 2>/dev/null || fail "counter did not advance after $1 ($LAST -> $n)"
+  local line n try
+  for try in $(seq 1 40); do
+    echo ping >&3
+    read -r -t 5 line <&4 || fail "no answer from the target after $1"
+    n=${line#pong }
+    [ "$n" -gt "$LAST" ] 2>/dev/null && break
+    [ "$try" -lt 40 ] || fail "counter did not advance after $1 ($LAST -> $n)"
+    sleep 0.05
+  done
   LAST=$n
   grep -q -E '^State:\s+[RS]' "/proc/$P/status" || fail "target state after $1: $(grep State "/proc/$P/status")"
   grep -q -E '^TracerPid:\s+0$' "/proc/$P/status" || fail "target still traced after $1"
