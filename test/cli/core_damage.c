@@ -29,7 +29,7 @@
 static unsigned char *buf;
 static size_t size;
 
-static void
+static _Noreturn void
 die(const char *msg)
 {
 	fprintf(stderr, "core_damage: %s\n", msg);
@@ -170,7 +170,7 @@ main(int argc, char **argv)
 	FILE	   *f;
 	const char *mode;
 	uint64_t	arg = argc > 4 ? strtoull(argv[4], NULL, 0) : 0;
-	long		fsz;
+	long		fsz = 0;
 
 	if (argc < 4)
 	{
