@@ -143,6 +143,15 @@ selfread_reader(selfread *s)
 	return r;
 }
 
+bool
+selfread_peek(uint64_t addr, void *buf, size_t len)
+{
+	struct iovec local = {buf, len};
+	struct iovec remote = {(void *) (uintptr_t) addr, len};
+
+	return process_vm_readv(getpid(), &local, 1, &remote, 1, 0) == (ssize_t) len;
+}
+
 pid_t
 selfread_fork_snapshot(void)
 {

@@ -48,6 +48,12 @@ mcxt_reader selfread_reader(selfread *s);
 pid_t		selfread_fork_snapshot(void);
 void		selfread_kill(pid_t pid);
 
+/*
+ * Read len bytes of this process's own memory at addr without touching it
+ * directly (library headers are poisoned in ASan and valgrind builds).
+ */
+bool		selfread_peek(uint64_t addr, void *buf, size_t len);
+
 /* Overwrite the dead part of the stack below the caller (stale pointers). */
 void		selfread_scrub_stack(void);
 

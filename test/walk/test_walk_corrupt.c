@@ -320,10 +320,10 @@ test_freelist_cycle(void)
 	size_t		n4 = 0;
 
 	mcxt_mem_consumed(redo, false, &cnt);
-	for (uint64_t *c = head; c != NULL; c = *(uint64_t **) (c + 1))
+	for (uint64_t c = u(head); c != 0 && selfread_peek(c + 8, &c, 8);)
 		n4++;
 	REQUIRE(head != NULL);
-	second = *(uint64_t **) (head + 1);
+	REQUIRE(selfread_peek(u(head) + 8, &second, sizeof(second)));
 	REQUIRE(second != NULL);
 	/* head -> second -> head */
 	view_reset();
@@ -398,10 +398,18 @@ test_absurd_sizes(void)
 	CHECK_WARNING(w, "free pointer");
 	mcxt_walk_free(w);
 
-	/* a chunk header with a freelist index of 25: the rest of its block is skipped */
-	some_chunk = (char *) first + MCXT_ASET_BLOCKHDRSZ + 10 * 136;
+	/* a chunk header with a freelist index of 15: the rest of its block is skipped */
+	some_chunk = (char *) first + MCXT_ASET_BLOCKHDRSZ;
+	for (int k = 0; k < 10; k++)
+	{
+		uint64_t	hdr = 0;
+
+		REQUIRE(selfread_peek(u(some_chunk), &hdr, sizeof(hdr)));
+		some_chunk += MCXT_CHUNK_HDRSZ + (8u << (mcxt_chunk_hdr_value(hdr) & MCXT_ASET_IDX_MASK));
+	}
+	REQUIRE(some_chunk < first->freeptr);
 	view_reset();
-	view_patch(some_chunk, mcxt_chunk_make_hdr(MCXT_TYPE_ASET, 25,
+	view_patch(some_chunk, mcxt_chunk_make_hdr(MCXT_TYPE_ASET, MCXT_ASET_IDX_MASK,
 											   (uint64_t) (some_chunk - (char *) first), 0));
 	w = walk_view(true);
 	REQUIRE(w != NULL);

@@ -654,7 +654,7 @@ mcxt_suspects_find(mcxt_walk *w, const mcxt_suspects_opts *opts)
 			}
 		it->stride_count = best;
 	}
-	qsort(p.g.items, p.g.n, sizeof(mcxt_suspect), an_cmp_suspect);
+	mcxt_sort(p.g.items, p.g.n, sizeof(mcxt_suspect), an_cmp_suspect);
 	/* the hash slots point at pre-sort positions: rebuild */
 	free(p.g.slots);
 	p.g.slots = NULL;
@@ -820,7 +820,7 @@ an_ctx_keys(const mcxt_walk *w)
 		k[i].path = w->ctx[i].path ? w->ctx[i].path : "";
 		k[i].c = &w->ctx[i];
 	}
-	qsort(k, w->nctx, sizeof(*k), an_cmp_ckey);
+	mcxt_sort(k, w->nctx, sizeof(*k), an_cmp_ckey);
 	return k;
 }
 
@@ -841,7 +841,7 @@ an_fam_keys(const mcxt_walk *w, const mcxt_suspects *s)
 		k[i].count = it->count;
 		k[i].bytes = it->total_bytes;
 	}
-	qsort(k, s->n, sizeof(*k), an_cmp_fkey);
+	mcxt_sort(k, s->n, sizeof(*k), an_cmp_fkey);
 	return k;
 }
 
@@ -967,8 +967,8 @@ mcxt_diff_compute(const mcxt_walk *a, const mcxt_suspects *sa,
 		goto fail;
 	an_diff_contexts(d, ka, a->nctx, kb, b->nctx);
 	an_diff_families(d, fa, sa->n, fb, sb->n);
-	qsort(d->ctx, d->nctx, sizeof(*d->ctx), an_cmp_dctx);
-	qsort(d->fam, d->nfam, sizeof(*d->fam), an_cmp_dfam);
+	mcxt_sort(d->ctx, d->nctx, sizeof(*d->ctx), an_cmp_dctx);
+	mcxt_sort(d->fam, d->nfam, sizeof(*d->fam), an_cmp_dfam);
 	mcxt_walk_grand_total(a, -1, &d->a_total);
 	mcxt_walk_grand_total(b, -1, &d->b_total);
 	free(ka);

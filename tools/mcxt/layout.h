@@ -76,6 +76,7 @@ typedef struct mcxt_layout_type
 typedef struct mcxt_hdr_info
 {
 	uint64_t	size;			/* usable bytes after the header (0 when external: from the block) */
+	uint64_t	requested;		/* requested size if the header records it (checking builds), else 0 */
 	bool		external;		/* alone in its block: size = block end - user pointer */
 	bool		free_flag;		/* the header itself says "free" (free_by_flag layouts) */
 	int			freelist;		/* freelist index the size maps to, or -1 */

@@ -11,6 +11,9 @@
 #include "../../src/chunk.h"
 #include "layout.h"
 
+#define MCXT_LAYOUT_STR2(x) #x
+#define MCXT_LAYOUT_STR(x) MCXT_LAYOUT_STR2(x)
+
 #define F(type, member) \
 	{ (uint32_t) offsetof(type, member), (uint32_t) sizeof(((type *) 0)->member) }
 
@@ -40,6 +43,7 @@ layout_mcxt_decode(const mcxt_layout *L, const unsigned char *hdr, uint64_t hdr_
 		return false;
 	}
 	out->free_flag = (h & MCXT_CHUNK_FREE) != 0;
+	value = mcxt_chunk_hdr_value(h);
 	if (h & MCXT_CHUNK_EXTERNAL)
 	{
 		if (hdr_addr - block_addr != MCXT_ASET_BLOCKHDRSZ)
@@ -48,21 +52,28 @@ layout_mcxt_decode(const mcxt_layout *L, const unsigned char *hdr, uint64_t hdr_
 			return false;
 		}
 		out->external = true;
+		out->requested = value;	/* checking builds; 0 otherwise */
 		return true;
 	}
-	value = mcxt_chunk_hdr_value(h);
-	if (value >= L->nfreelists)
+	/* small chunk: the freelist index, and above it the requested size in checking builds */
+	if ((value & MCXT_ASET_IDX_MASK) >= L->nfreelists)
 	{
 		*why = "freelist index out of range";
 		return false;
 	}
-	out->freelist = (int) value;
-	out->size = mcxt_layout_freelist_size(L, (unsigned) value);
+	out->freelist = (int) (value & MCXT_ASET_IDX_MASK);
+	out->size = mcxt_layout_freelist_size(L, (unsigned) out->freelist);
+	out->requested = value >> MCXT_ASET_IDX_BITS;
+	if (out->requested > out->size)
+	{
+		*why = "requested size larger than the chunk";
+		return false;
+	}
 	return true;
 }
 
 const mcxt_layout mcxt_layout_libmcxt = {
-	.name = "libmcxt v" "1",
+	.name = "libmcxt v" MCXT_LAYOUT_STR(MCXT_LAYOUT_VERSION),
 	.ptr_size = sizeof(void *),
 	.maxalign = MCXT_MAXALIGN,
 

@@ -305,7 +305,7 @@ mcxt_report_contexts_json(FILE *out, const mcxt_walk *w)
 	if (order)
 	{
 		report_sort_walk = w;
-		qsort(order, w->nctx, sizeof(int32_t), report_cmp_bfs);
+		mcxt_sort(order, w->nctx, sizeof(int32_t), report_cmp_bfs);
 		report_sort_walk = NULL;
 	}
 	for (size_t i = 0; i < w->nctx; i++)

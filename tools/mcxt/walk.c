@@ -857,7 +857,7 @@ walk_index_blocks(mcxt_walk *w)
 	for (size_t i = 0; i < w->nblocks; i++)
 		w->blocks_by_addr[i] = (uint32_t) i;
 	walk_sort_ctx = w;
-	qsort(w->blocks_by_addr, w->nblocks, sizeof(uint32_t), walk_cmp_block);
+	mcxt_sort(w->blocks_by_addr, w->nblocks, sizeof(uint32_t), walk_cmp_block);
 	walk_sort_ctx = NULL;
 	for (size_t i = 1; i < w->nblocks; i++)
 	{
@@ -934,7 +934,7 @@ bad:
 	w->partial = true;
 count:
 	/* count distinct members (a cycle may have added some twice) */
-	qsort(w->freeset + first, w->nfree - first, sizeof(uint64_t), walk_cmp_u64);
+	mcxt_sort(w->freeset + first, w->nfree - first, sizeof(uint64_t), walk_cmp_u64);
 	{
 		size_t		k = first;
 
@@ -981,7 +981,7 @@ walk_freelists(mcxt_walk *w)
 							  held / (mcxt_layout_freelist_size(L, i) + L->chunk_hdr_size) + 1);
 		}
 	}
-	qsort(w->freeset, w->nfree, sizeof(uint64_t), walk_cmp_u64);
+	mcxt_sort(w->freeset, w->nfree, sizeof(uint64_t), walk_cmp_u64);
 }
 
 bool
@@ -1193,6 +1193,7 @@ mcxt_walk_block_chunks(mcxt_walk *w, int32_t bi, mcxt_chunk_fn fn, void *arg)
 		ch.ctx = b->ctx;
 		ch.block = bi;
 		ch.external = hi.external;
+		ch.requested = hi.requested;
 		if (hi.external)
 		{
 			if (b->freeptr != b->endptr || ch.ptr > b->endptr)

@@ -23,6 +23,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "layout.h"
 
@@ -105,6 +106,7 @@ typedef struct mcxt_chunk
 	uint64_t	space;			/* header + usable: bytes of block it occupies */
 	int32_t		ctx;
 	int32_t		block;
+	uint64_t	requested;		/* size asked for, when the header records it; else 0 */
 	bool		free;
 	bool		external;
 } mcxt_chunk;
@@ -203,5 +205,13 @@ typedef struct mcxt_walk_totals
 } mcxt_walk_totals;
 
 void		mcxt_walk_grand_total(const mcxt_walk *w, int32_t subtree, mcxt_walk_totals *out);
+
+/* qsort that accepts an empty (possibly NULL) array. */
+static inline void
+mcxt_sort(void *base, size_t n, size_t size, int (*cmp) (const void *, const void *))
+{
+	if (n > 1)
+		qsort(base, n, size, cmp);
+}
 
 #endif							/* MCXT_TOOL_WALK_H */
