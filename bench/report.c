@@ -499,9 +499,11 @@ print_targets(FILE *md)
 				verdict = "**MISSED**";
 				missed++;
 			}
-			fprintf(md, "| W%d no slower than the fastest peer | %s %s | %s %s | %s | %s |\n",
+			fprintf(md, "| W%d no slower than the fastest peer | %s %s | %s %s | %s | %s%s |\n",
 					w + 1, fmt3(a, v), wl_unit[w], bestname, fmt3(b, best),
-					fmt_ratio(r, v / best), verdict);
+					fmt_ratio(r, v / best), verdict,
+					w == 0 && strcmp(bestname, "apr") == 0 ?
+					" (APR's W1 never frees: its free is a no-op)" : "");
 			printf("  W%d  wall: libmcxt %s vs fastest peer %s %s: %s\n", w + 1, fmt3(a, v),
 				   bestname, fmt3(b, best), verdict[0] == '*' ? "MISSED" : verdict);
 		}

@@ -177,15 +177,17 @@ w2_run(const bench_params *bp, bench_result *r)
 {
 	uint64_t	sum = 0,
 				err = 0;
-	static void **ptrs;
+	static void **w2_ptrs;
+	void	  **ptrs;			/* a local: not reloaded after every call */
 	uint64_t	seed = 0x5EED0002;
 	int			cycles = 100 / bp->scale_div;
 	a_ctx		c;
 
 	if (cycles < 1)
 		cycles = 1;
-	if (!ptrs)
-		ptrs = bench_array(BENCH_W2_ALLOCS * sizeof(void *));
+	if (!w2_ptrs)
+		w2_ptrs = bench_array(BENCH_W2_ALLOCS * sizeof(void *));
+	ptrs = w2_ptrs;
 
 	bench_region_begin();
 	c = a_create(a_root());
@@ -292,17 +294,19 @@ w4_run(const bench_params *bp, bench_result *r)
 {
 	uint64_t	sum = 0,
 				err = 0;
-	static void **ptrs;
+	static void **w4_ptrs;
 	static uint32_t *hist;
+	void	  **ptrs;
 	size_t		n = 1000000 / (size_t) bp->scale_div;
 	a_ctx		c;
 	uint32_t	best = 0;
 
-	if (!ptrs)
+	if (!w4_ptrs)
 	{
-		ptrs = bench_array(1000000 * sizeof(void *));
+		w4_ptrs = bench_array(1000000 * sizeof(void *));
 		hist = bench_array(4097 * sizeof(uint32_t));
 	}
+	ptrs = w4_ptrs;
 	c = a_create(a_root());
 	a_switch(c);
 
