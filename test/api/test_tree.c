@@ -781,6 +781,31 @@ test_recycled_contexts_are_fresh(void)
 	}
 }
 
+/* Deleting the top context deletes the thread's tree; a new top follows. */
+static void
+test_delete_top(void)
+{
+	mcxt_context_t *top = mcxt_top();
+	mcxt_context_t *c = mcxt_aset_create(top, "UnderTop", ALLOCSET_SMALL_SIZES);
+	mcxt_context_t *fresh;
+
+	mcxt_alloc(c, 5000);
+	log_clear();
+	add_cb(c, "under-top");
+	add_cb(top, "top");
+	mcxt_switch_to(c);
+	mcxt_delete(top);
+	CHECK_LOG("under-top,top");
+	mcxt_switch_to(NULL);		/* the current context was in the deleted tree */
+	fresh = mcxt_top();
+	CHECK(fresh != NULL);
+	CHECK(mcxt_parent(fresh) == NULL);
+	CHECK(mcxt_current() == fresh);
+	CHECK_EQ(mcxt_mem_allocated(fresh, true), mcxt_mem_allocated(fresh, false));
+	CHECK(mcxt_chunk_context(mcxt_alloc(fresh, 10)) == fresh);
+	CHECK_EQ(mcxt_check(fresh), 0);
+}
+
 int
 main(void)
 {
@@ -801,6 +826,7 @@ main(void)
 	RUN(test_mem_consumed);
 	RUN(test_recursive_queries_stay_in_subtree);
 	RUN(test_recycled_contexts_are_fresh);
+	RUN(test_delete_top);
 	mcxt_thread_cleanup();
 	return th_report();
 }
