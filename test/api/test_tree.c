@@ -781,6 +781,41 @@ test_recycled_contexts_are_fresh(void)
 	}
 }
 
+/*
+ * Recycling is bounded: deleting many contexts of a standard size keeps at
+ * most 100 of them per list (PostgreSQL's limit); the rest go back.
+ */
+static void
+test_recycling_is_bounded(void)
+{
+	static mcxt_context_t *many[250];
+	mcxt_block_stats_t before, after;
+
+	mcxt_block_cache_trim();
+	mcxt_block_stats(&before);
+	for (int i = 0; i < 250; i++)
+		many[i] = mcxt_aset_create(mcxt_top(), "Many", ALLOCSET_DEFAULT_SIZES);
+	for (int i = 0; i < 250; i++)
+		mcxt_delete(many[i]);
+	mcxt_block_cache_trim();
+	mcxt_block_stats(&after);
+	CHECK_MSG(after.live_blocks <= before.live_blocks + 100,
+			  "%ju blocks more after deleting 250 contexts", (uintmax_t) (after.live_blocks - before.live_blocks));
+	CHECK_MSG(after.live_blocks > before.live_blocks, "no deleted context was kept for reuse");
+	/* and they are reused: creating as many again takes no new block */
+	for (int i = 0; i < 100 && i < (int) (after.live_blocks - before.live_blocks); i++)
+		many[i] = mcxt_aset_create(mcxt_top(), "Reused", ALLOCSET_DEFAULT_SIZES);
+	{
+		mcxt_block_stats_t again;
+
+		mcxt_block_stats(&again);
+		CHECK_EQ(again.live_blocks, after.live_blocks);
+	}
+	for (int i = 0; i < 100 && i < (int) (after.live_blocks - before.live_blocks); i++)
+		mcxt_delete(many[i]);
+	CHECK_EQ(mcxt_check(mcxt_top()), 0);
+}
+
 /* Deleting the top context deletes the thread's tree; a new top follows. */
 static void
 test_delete_top(void)
@@ -826,6 +861,7 @@ main(void)
 	RUN(test_mem_consumed);
 	RUN(test_recursive_queries_stay_in_subtree);
 	RUN(test_recycled_contexts_are_fresh);
+	RUN(test_recycling_is_bounded);
 	RUN(test_delete_top);
 	mcxt_thread_cleanup();
 	return th_report();
