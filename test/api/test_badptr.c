@@ -75,14 +75,27 @@ test_forged_pointers(void)
 		snprintf(addr, sizeof(addr), "%p", (void *) &stackbuf[9]);
 		CHECK_MSG(strstr(th_err_msg, addr) != NULL, "message \"%s\" lacks %s", th_err_msg, addr);
 	}
-	/* a static pointer, unused type ids 10..13 with a zero offset */
-	for (volatile unsigned type = 10; type <= 13; type++)
+	/*
+	 * A static pointer behind every type id that src/chunk.h reserves as
+	 * never used (0..8, 14, 15), whatever the other bits say: rejected from
+	 * the type alone, for free, repalloc and the chunk queries.
+	 */
+	for (volatile unsigned type = 0; type <= 15; type++)
 	{
 		static uint64_t statbuf[8];
 
-		statbuf[2] = mcxt_chunk_make_hdr(type, 1, 0, 0);
+		if (type > 8 && type < 14)
+			continue;			/* ids of real context types */
+		th_set_note("type id %u", type);
+		statbuf[2] = mcxt_chunk_make_hdr(type, 1, 8, 0);
+		EXPECT_ERROR(MCXT_ERR_BAD_POINTER, mcxt_free(&statbuf[3]));
+		EXPECT_ERROR(MCXT_ERR_BAD_POINTER, (void) mcxt_realloc(&statbuf[3], 10));
+		EXPECT_ERROR(MCXT_ERR_BAD_POINTER, (void) mcxt_chunk_context(&statbuf[3]));
+		EXPECT_ERROR(MCXT_ERR_BAD_POINTER, (void) mcxt_chunk_space(&statbuf[3]));
+		statbuf[2] = mcxt_chunk_make_hdr(type, 3, 16, MCXT_CHUNK_EXTERNAL);
 		EXPECT_ERROR(MCXT_ERR_BAD_POINTER, mcxt_free(&statbuf[3]));
 	}
+	th_note[0] = '\0';
 
 	/* interior pointers into a live chunk: the bytes before are user data */
 	p = mcxt_alloc_zero(ctx, 64);
