@@ -600,15 +600,21 @@ mcxti_aset_free_slow(void *ptr, uint64_t hdr)
 		mcxti_bad_pointer("pfree", ptr, hdr);
 	set = block->aset;
 	if (hdr & MCXT_CHUNK_FREE)
+	{
+		mcxti_unpoison_rejected(ptr);
 		mcxti_error(MCXT_ERR_BAD_POINTER, &set->header,
 					"pfree called with already freed chunk %p in memory context \"%s\" (double free)",
 					ptr, aset_ctx_name(block));
+	}
 	if (!(hdr & MCXT_CHUNK_EXTERNAL))
 	{
 		if ((char *) chunk >= block->freeptr)
+		{
+			mcxti_unpoison_rejected(ptr);
 			mcxti_error(MCXT_ERR_BAD_POINTER, &set->header,
 						"pfree called with pointer %p beyond the allocated part of its block in memory context \"%s\" (chunk of a reset context?)",
 						ptr, aset_ctx_name(block));
+		}
 		mcxti_bad_pointer("pfree", ptr, hdr);
 	}
 	if (mcxt_chunk_hdr_offset(hdr) != MCXT_ASET_BLOCKHDRSZ || block->freeptr != block->endptr)
@@ -667,9 +673,12 @@ aset_live_chunk_block(const char *op, const void *ptr, uint64_t hdr)
 	if (!aset_block_valid(block))
 		mcxti_bad_pointer(op, ptr, hdr);
 	if (hdr & MCXT_CHUNK_FREE)
+	{
+		mcxti_unpoison_rejected(ptr);
 		mcxti_error(MCXT_ERR_BAD_POINTER, &block->aset->header,
 					"%s called with already freed chunk %p in memory context \"%s\"",
 					op, ptr, aset_ctx_name(block));
+	}
 	if (hdr & MCXT_CHUNK_EXTERNAL)
 	{
 		if (mcxt_chunk_hdr_offset(hdr) != MCXT_ASET_BLOCKHDRSZ || block->freeptr != block->endptr)

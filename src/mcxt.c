@@ -284,6 +284,7 @@ mcxti_error(mcxt_error_t code, mcxt_context *ctx, const char *fmt, ...)
 void
 mcxti_bad_pointer(const char *op, const void *ptr, uint64_t hdr)
 {
+	mcxti_unpoison_rejected(ptr);
 	mcxti_error(MCXT_ERR_BAD_POINTER, NULL,
 				"%s called with invalid pointer %p (header 0x%016llx)",
 				op, ptr, (unsigned long long) hdr);

@@ -85,6 +85,18 @@ mcxti_hdr_get(const void *chunk)
 	return hdr;
 }
 
+/*
+ * A pointer was rejected: the 8 bytes in front of it, which mcxti_hdr_get
+ * closed after reading, may be the caller's own memory (an interior or stack
+ * pointer), so they are left open rather than poisoned under the caller.
+ */
+static inline void
+mcxti_unpoison_rejected(const void *ptr)
+{
+	if (ptr != NULL)
+		MCXT_MEM_DEFINED((char *) ptr - sizeof(uint64_t), sizeof(uint64_t));
+}
+
 static inline void
 mcxti_hdr_set(void *chunk, uint64_t hdr)
 {
