@@ -32,6 +32,7 @@ extern mcxt_registry_t mcxt_registry;
 
 #define NBASE		2000		/* base/%u chunks in phase 1 */
 #define NMORE		500			/* more in phase 2 */
+#define NWORDS		1500		/* distinct letter-only strings: 1500 families */
 #define MASK		UINT64_C(0xA5A5F00DDEADBEEF)
 
 static mcxt_context_t *redo;	/* TopMemoryContext/RedoContext */
@@ -119,6 +120,22 @@ build_tree(void)
 	for (int k = 0; k < nfree; k++)
 		mcxt_free(to_free[k]);
 	memset((char *) to_free, 0, sizeof(to_free));
+
+	/* many families: names made of letters only, each its own family */
+	for (int i = 0; i < NWORDS; i++)
+	{
+		char		word[16];
+		int			v = i;
+		int			k = 0;
+
+		do
+		{
+			word[k++] = (char) ('a' + v % 26);
+			v /= 26;
+		} while (v > 0 && k < 15);
+		word[k] = '\0';
+		mcxt_sprintf(cache, "key_%s", word);
+	}
 
 	/* children: small chunks, a freed one, an external chunk */
 	for (int i = 0; i < 30; i++)
@@ -565,6 +582,19 @@ test_suspects(void)
 	/* ranked by total bytes */
 	for (size_t i = 1; i < s->n; i++)
 		CHECK(s->items[i - 1].total_bytes >= s->items[i].total_bytes);
+	/* every distinct word is a group of its own */
+	{
+		size_t		nkey = 0;
+
+		for (size_t i = 0; i < s->n; i++)
+			if (strncmp(s->items[i].family, "key_", 4) == 0)
+			{
+				nkey++;
+				CHECK_EQ(s->items[i].count, 1);
+			}
+		CHECK_EQ(nkey, NWORDS);
+		CHECK(!s->groups_capped);
+	}
 	/* the cache strings form their own family */
 	{
 		bool		found = false;

@@ -211,7 +211,12 @@ static bool
 an_rehash(an_groups *g)
 {
 	size_t		ns = g->nslots ? g->nslots * 2 : 1024;
-	uint32_t   *slots = calloc(ns, sizeof(uint32_t));
+	uint32_t   *slots;
+
+	/* at most half full, whatever the table held before */
+	while (ns < 2 * (g->n + 1))
+		ns *= 2;
+	slots = calloc(ns, sizeof(uint32_t));
 
 	if (slots == NULL)
 		return false;
