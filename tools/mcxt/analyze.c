@@ -50,6 +50,10 @@ an_append(char *buf, size_t cap, size_t *len, const char *s, size_t n)
 	buf[*len] = '\0';
 }
 
+/* Append one character, keeping room for the terminator (the hot path). */
+#define AN_PUT(fam, len, ch) \
+	do { if ((len) < MCXT_FAMILY_MAX - 1) (fam)[(len)++] = (char) (ch); } while (0)
+
 /* Normalise text: digit runs -> %u, hex words -> %x, 0x... -> 0x%x, % -> %%. */
 static void
 an_normalise(const unsigned char *t, size_t n, char *fam)
@@ -57,73 +61,69 @@ an_normalise(const unsigned char *t, size_t n, char *fam)
 	size_t		len = 0;
 	size_t		i = 0;
 
-	fam[0] = '\0';
 	while (i < n && len < MCXT_FAMILY_MAX - 1)
 	{
 		size_t		j = i;
+		bool		all_hex = true;
+		bool		has_digit = false;
+		bool		all_digit = true;
 
 		if (!an_isalnum(t[i]))
 		{
 			if (t[i] == '%')
-				an_append(fam, MCXT_FAMILY_MAX, &len, "%%", 2);
-			else
-				an_append(fam, MCXT_FAMILY_MAX, &len, (const char *) t + i, 1);
+				AN_PUT(fam, len, '%');
+			AN_PUT(fam, len, t[i]);
 			i++;
 			continue;
 		}
-		while (j < n && an_isalnum(t[j]))
-			j++;
 		/* a word t[i .. j) */
+		for (; j < n && an_isalnum(t[j]); j++)
 		{
-			size_t		wl = j - i;
-			bool		all_hex = true;
-			bool		has_digit = false;
+			all_hex &= an_ishex(t[j]);
+			has_digit |= an_isdigit(t[j]);
+			all_digit &= an_isdigit(t[j]);
+		}
+		if (j - i > 2 && t[i] == '0' && (t[i + 1] == 'x' || t[i + 1] == 'X'))
+		{
+			bool		rest_hex = true;
 
-			for (size_t k = i; k < j; k++)
+			for (size_t k = i + 2; k < j; k++)
+				rest_hex &= an_ishex(t[k]);
+			if (rest_hex)
 			{
-				all_hex &= an_ishex(t[k]);
-				has_digit |= an_isdigit(t[k]);
-			}
-			if (wl > 2 && t[i] == '0' && (t[i + 1] == 'x' || t[i + 1] == 'X'))
-			{
-				bool		rest_hex = true;
-
-				for (size_t k = i + 2; k < j; k++)
-					rest_hex &= an_ishex(t[k]);
-				if (rest_hex)
-				{
-					an_append(fam, MCXT_FAMILY_MAX, &len, "0x%x", 4);
-					i = j;
-					continue;
-				}
-			}
-			if (all_hex && has_digit && wl >= 8)
-			{
-				bool		all_digit = true;
-
-				for (size_t k = i; k < j; k++)
-					all_digit &= an_isdigit(t[k]);
-				an_append(fam, MCXT_FAMILY_MAX, &len, all_digit ? "%u" : "%x", 2);
+				AN_PUT(fam, len, '0');
+				AN_PUT(fam, len, 'x');
+				AN_PUT(fam, len, '%');
+				AN_PUT(fam, len, 'x');
 				i = j;
 				continue;
 			}
-			/* letters stay; each digit run becomes %u */
-			while (i < j)
+		}
+		if (all_hex && has_digit && j - i >= 8)
+		{
+			AN_PUT(fam, len, '%');
+			AN_PUT(fam, len, all_digit ? 'u' : 'x');
+			i = j;
+			continue;
+		}
+		/* letters stay; each digit run becomes %u */
+		while (i < j)
+		{
+			if (an_isdigit(t[i]))
 			{
-				if (an_isdigit(t[i]))
-				{
-					while (i < j && an_isdigit(t[i]))
-						i++;
-					an_append(fam, MCXT_FAMILY_MAX, &len, "%u", 2);
-				}
-				else
-				{
-					an_append(fam, MCXT_FAMILY_MAX, &len, (const char *) t + i, 1);
+				while (i < j && an_isdigit(t[i]))
 					i++;
-				}
+				AN_PUT(fam, len, '%');
+				AN_PUT(fam, len, 'u');
+			}
+			else
+			{
+				AN_PUT(fam, len, t[i]);
+				i++;
 			}
 		}
 	}
+	fam[len] = '\0';
 }
 
 bool
@@ -405,6 +405,16 @@ typedef struct an_refs
 	size_t		top;
 } an_refs;
 
+/* Is any of the top groups in this context with this chunk size? (skips classifying) */
+static bool
+an_top_has(const an_refs *r, int32_t ctx, uint64_t size)
+{
+	for (size_t i = 0; i < r->top; i++)
+		if (r->items[i].ctx == ctx && r->items[i].chunk_size == size)
+			return true;
+	return false;
+}
+
 static bool
 an_pass2_chunk(mcxt_walk *w, const mcxt_chunk *c, void *arg)
 {
@@ -414,7 +424,7 @@ an_pass2_chunk(mcxt_walk *w, const mcxt_chunk *c, void *arg)
 	mcxt_suspect *it;
 	size_t		idx;
 
-	if (c->free)
+	if (c->free || (r->top <= 64 && !an_top_has(r, c->ctx, c->size)))
 		return true;
 	an_classify(w, c, fam, sample);
 	it = an_group(r->g, c->ctx, c->size, c->space, fam, false);
