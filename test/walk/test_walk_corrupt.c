@@ -425,6 +425,17 @@ test_absurd_sizes(void)
 	CHECK_WARNING(w, "unknown type 3");
 	CHECK_EQ(w->nctx, 5);
 	mcxt_walk_free(w);
+
+	/* a known type without a storage walker yet: tree only, said so */
+	view_reset();
+	view_patch(&child_a->magic, (uint64_t) MCXT_CONTEXT_MAGIC | ((uint64_t) MCXT_TYPE_GENERATION << 32));
+	w = walk_view(false);
+	REQUIRE(w != NULL);
+	CHECK(w->partial);
+	CHECK_WARNING(w, "Generation storage is not walked yet");
+	CHECK_EQ(w->nctx, 5);
+	CHECK_EQ(w->ctx[find_ctx(w, "ChildA")].total_bytes, 0);
+	mcxt_walk_free(w);
 }
 
 static void

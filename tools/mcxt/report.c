@@ -432,9 +432,12 @@ report_kind(mcxt_addr_kind k)
 static void
 report_chunk_text(FILE *out, const char *label, const mcxt_chunk *c)
 {
-	fprintf(out, "%s: header 0x%llx, pointer 0x%llx, size %llu (%llu with header), %s%s\n",
+	fprintf(out, "%s: header 0x%llx, pointer 0x%llx, size %llu (%llu with header), %s%s",
 			label, (ull) c->hdr, (ull) c->ptr, (ull) c->size, (ull) c->space,
 			c->free ? "free" : "allocated", c->external ? ", external (own block)" : "");
+	if (c->requested)
+		fprintf(out, ", requested %llu", (ull) c->requested);
+	fputc('\n', out);
 }
 
 void
@@ -496,8 +499,13 @@ static void
 report_chunk_json(FILE *out, const mcxt_chunk *c)
 {
 	fprintf(out, "{\"header\":\"0x%llx\",\"pointer\":\"0x%llx\",\"size\":%llu,\"space\":%llu,"
-			"\"state\":\"%s\",\"external\":%s}", (ull) c->hdr, (ull) c->ptr, (ull) c->size,
-			(ull) c->space, c->free ? "free" : "allocated", c->external ? "true" : "false");
+			"\"state\":\"%s\",\"external\":%s,\"requested\":", (ull) c->hdr, (ull) c->ptr,
+			(ull) c->size, (ull) c->space, c->free ? "free" : "allocated",
+			c->external ? "true" : "false");
+	if (c->requested)
+		fprintf(out, "%llu}", (ull) c->requested);
+	else
+		fputs("null}", out);
 }
 
 void

@@ -763,6 +763,13 @@ walk_one_context(mcxt_walk *w, walk_state *st, const walk_todo *t)
 	}
 	else if (type->kind == MCXT_KIND_ASET)
 		walk_blocks(w, st, ci, hdr);
+	else
+	{
+		mcxt_walk_warn(w, "context \"%s\" (0x%llx): %s storage is not walked yet; its counters are 0",
+					   c->name ? c->name : "", (unsigned long long) c->addr, type->name);
+		c->nwarnings++;
+		w->partial = true;
+	}
 
 	/* children, in list order: pushed reversed so they pop in order */
 	walk_cycle_init(&cyc);
