@@ -18,7 +18,9 @@
  *    {Size size; void *aset}, the aset word right before the user pointer
  *    and, in a free chunk, the freelist link (link_offset 8 from the
  *    header); free chunks have no flag (free_by_flag false: the walker
- *    marks them from the freelists); chunk size from the header.
+ *    marks them from the freelists); chunk size from the header; no block
+ *    check word (blk_check.size 0); the NodeTag as ctx_type; mem_allocated
+ *    (13+) in acct[]; the root is the pointer variable TopMemoryContext.
  *  - PostgreSQL 16/17: 8-byte MemoryChunk {method id 3/4 bits, external,
  *    30-bit value = freelist index, block offset}; the link in the user area.
  *  - Greenplum 6: AllocChunk {SharedChunkHeader *sharedHeader; Size size},
@@ -162,7 +164,10 @@ typedef struct mcxt_layout
 	uint32_t	chunk_hdr_size;	/* user pointer = header + this */
 	mcxt_chunk_decode_fn decode;
 	bool		free_by_flag;	/* a free chunk's header says so (else: freelists only) */
-	uint32_t	link_offset;	/* freelist link: at header + this; points to a header */
+	uint32_t	link_offset;	/* freelist link: at header + this */
+	uint32_t	fl_ptr_offset;	/* freelist heads and links point at header + this
+								 * (PostgreSQL 16 cassert: the MemoryChunk word after
+								 * requested_size) */
 	uint64_t	max_block_size; /* sanity limit on one block */
 } mcxt_layout;
 

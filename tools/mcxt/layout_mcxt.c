@@ -136,5 +136,6 @@ const mcxt_layout mcxt_layout_libmcxt = {
 	.decode = layout_mcxt_decode,
 	.free_by_flag = true,
 	.link_offset = (uint32_t) MCXT_CHUNK_HDRSZ,
+	.fl_ptr_offset = 0,			/* freelists point at the header word */
 	.max_block_size = (uint64_t) 1 << 40,
 };

@@ -29,7 +29,7 @@
 #define WALK_CACHE_SIZE		65536
 #define WALK_NAME_MAX		256
 #define WALK_IDENT_MAX		1024
-#define WALK_PATH_MAX		4096
+#define WALK_PATH_MAX		1024
 #define WALK_MAX_THREADS	4096
 #define WALK_MAX_REGIONS	(1u << 20)
 #define WALK_MAX_BLOCKS		((size_t) 1 << 26)
@@ -895,8 +895,9 @@ walk_freelist(mcxt_walk *w, size_t *free_cap, int32_t ci, unsigned i, uint64_t h
 	const char *why = NULL;
 
 	walk_cycle_init(&cyc);
-	for (uint64_t h = head; h != 0;)
+	for (uint64_t e = head; e != 0;)
 	{
+		uint64_t	h = e - L->fl_ptr_offset;	/* the chunk's header */
 		int32_t		b = walk_find_block_internal(w, h);
 		mcxt_hdr_info hi;
 
@@ -928,7 +929,7 @@ walk_freelist(mcxt_walk *w, size_t *free_cap, int32_t ci, unsigned i, uint64_t h
 			goto bad;
 		w->freeset[w->nfree++] = h;
 		n++;
-		if (!walk_read_ptr(w, h + L->link_offset, &h))
+		if (!walk_read_ptr(w, h + L->link_offset, &e))
 		{
 			mcxt_walk_warn(w, "context \"%s\": freelist link at 0x%llx is not readable",
 						   c->name ? c->name : "", (unsigned long long) (h + L->link_offset));
@@ -1088,7 +1089,7 @@ mcxt_walk_new(const mcxt_layout *layout, const mcxt_reader *reader, const mcxt_w
 		return NULL;
 	}
 	memset(&st, 0, sizeof(st));
-	st.max_contexts = opts->max_contexts ? opts->max_contexts : ((size_t) 1 << 22);
+	st.max_contexts = opts->max_contexts ? opts->max_contexts : ((size_t) 1 << 20);
 	st.hdr = malloc(layout->ctx_size);
 	if (st.hdr == NULL)
 	{
@@ -1212,7 +1213,7 @@ mcxt_walk_block_chunks(mcxt_walk *w, int32_t bi, mcxt_chunk_fn fn, void *arg)
 		}
 		else
 			ch.size = hi.size;
-		if (ch.size > b->freeptr - ch.ptr)
+		if (ch.ptr > b->freeptr || ch.size > b->freeptr - ch.ptr)
 		{
 			why = "chunk runs past the block's free pointer";
 			goto bad;

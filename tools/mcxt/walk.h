@@ -119,7 +119,7 @@ typedef struct mcxt_walk_opts
 	size_t		ntops;
 	uint64_t	root_addr;		/* address of the registry (or of the root variable) */
 	bool		no_magic_scan;	/* do not scan regions for the registry magic */
-	size_t		max_contexts;	/* default 1 << 22 */
+	size_t		max_contexts;	/* default 1 << 20 */
 	size_t		max_warnings;	/* kept in full; more are counted; default 1000 */
 } mcxt_walk_opts;
 
