@@ -8,7 +8,7 @@
 #     mcxt_bench_report in BUILD_DIR;
 #  2. decides which allocators can run: a peer whose package is missing is
 #     recorded as skipped, with the reason (`make bench-deps` installs them);
-#  3. callgrind: every allocator x workload once, at 1/10 scale, the second
+#  3. callgrind: every allocator x workload once, at 1/20 scale, the second
 #     (warm) repetition's instructions counted between CALLGRIND_ZERO_STATS
 #     and CALLGRIND_DUMP_STATS (two jobs at a time; counts do not depend on
 #     load);
@@ -22,12 +22,13 @@
 # Environment (all optional):
 #   BENCH_OUT        output directory (default bench/results)
 #   BENCH_ROUNDS     timing rounds (default 5)
-#   BENCH_CG_SCALE   callgrind scale divisor (default 10)
+#   BENCH_CG_SCALE   callgrind scale divisor (default 20)
 #   BENCH_ONLY       space-separated allocators to run (default all)
 #   BENCH_WORKLOADS  space-separated workloads (default "W1 W2 W3 W4 W5 W6")
 #   BENCH_DOCS       0: never touch docs/BENCHMARKS.md
 #   BENCH_NO_TIMING  1: callgrind only (quick profile for the library author)
 set -euo pipefail
+trap 'echo "bench: failed at line $LINENO: $BASH_COMMAND" >&2' ERR
 
 if [ $# -ne 1 ]; then
   echo "usage: bench/run.sh BUILD_DIR" >&2
@@ -37,7 +38,7 @@ BUILD=$(cd "$1" && pwd)
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 OUT=${BENCH_OUT:-$ROOT/bench/results}
 ROUNDS=${BENCH_ROUNDS:-5}
-CG_SCALE=${BENCH_CG_SCALE:-10}
+CG_SCALE=${BENCH_CG_SCALE:-20}
 WORKLOADS=${BENCH_WORKLOADS:-"W1 W2 W3 W4 W5 W6"}
 DOCS=${BENCH_DOCS:-1}
 NO_TIMING=${BENCH_NO_TIMING:-0}
@@ -76,7 +77,10 @@ REPORT=$BUILD/bench/mcxt_bench_report
 # ---- 2. which allocators run ----------------------------------------------
 find_so() {
   # the path of a shared library known to the dynamic linker, or nothing
-  { ldconfig -p 2>/dev/null || /sbin/ldconfig -p 2>/dev/null; } | awk -v n="$1" '$1 == n { print $NF; exit }'
+  # (awk reads all its input: an early exit would SIGPIPE ldconfig, and
+  # pipefail would turn that into a failure)
+  { ldconfig -p 2>/dev/null || /sbin/ldconfig -p 2>/dev/null || true; } |
+    awk -v n="$1" '$1 == n && !p { p = $NF } END { if (p) print p }'
 }
 
 declare -A BIN PRE
@@ -88,7 +92,7 @@ run_cfg() {
   if [ "$pre" != - ]; then LD_PRELOAD=$pre "$@"; else "$@"; fi
 }
 skip() { echo "S alloc=$1 reason=$2" >> "$RAW"; echo "bench: skipping $1: $2"; }
-peer_built() { "$PEERS" --list | cut -f1 | grep -qx "$1"; }
+peer_built() { "$PEERS" --list | cut -f1 | grep -x "$1" > /dev/null; }
 
 for a in $ONLY; do
   bin=$PEERS
