@@ -19,6 +19,7 @@
 #define _GNU_SOURCE
 #include "../testhelper.h"
 
+#include <pthread.h>
 #include <unistd.h>
 
 #include "../../src/chunk.h"
@@ -145,6 +146,67 @@ build_tree(void)
 	memset((char *) big_chunk, 'x', 20000);
 	big_space = mcxt_chunk_space(big_chunk);
 	mcxt_alloc(grandchild, 300);
+}
+
+/* ---- a second thread with its own tree ------------------------------------------ */
+
+static pthread_t worker;
+static pthread_mutex_t worker_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t worker_cv = PTHREAD_COND_INITIALIZER;
+static int	worker_state;		/* 0 starting, 1 tree built, 2 told to exit */
+static int64_t worker_tid;
+static mcxt_context_t *worker_top;
+static char *worker_json;		/* what the library says about the worker's tree */
+static char *worker_text;
+
+static void *
+worker_main(void *arg)
+{
+	mcxt_context_t *c = mcxt_aset_create(mcxt_top(), "WorkerContext", MCXT_SMALL_SIZES);
+	size_t		len;
+	FILE	   *f;
+
+	(void) arg;
+	for (unsigned i = 0; i < 100; i++)
+		mcxt_sprintf(c, "worker %u", i);
+	mcxt_aset_create(c, "WorkerChild", MCXT_SMALL_SIZES);
+	worker_top = mcxt_top();
+	worker_tid = gettid();
+	f = open_memstream(&worker_json, &len);
+	mcxt_stats_json(worker_top, f);
+	fclose(f);
+	f = open_memstream(&worker_text, &len);
+	mcxt_stats_print(worker_top, 100, 100, f);
+	fclose(f);
+	pthread_mutex_lock(&worker_mu);
+	worker_state = 1;
+	pthread_cond_broadcast(&worker_cv);
+	while (worker_state != 2)
+		pthread_cond_wait(&worker_cv, &worker_mu);
+	pthread_mutex_unlock(&worker_mu);
+	return NULL;				/* the library deletes the tree at thread exit */
+}
+
+static void
+worker_start(void)
+{
+	pthread_create(&worker, NULL, worker_main, NULL);
+	pthread_mutex_lock(&worker_mu);
+	while (worker_state != 1)
+		pthread_cond_wait(&worker_cv, &worker_mu);
+	pthread_mutex_unlock(&worker_mu);
+}
+
+static void
+worker_stop(void)
+{
+	pthread_mutex_lock(&worker_mu);
+	worker_state = 2;
+	pthread_cond_broadcast(&worker_cv);
+	pthread_mutex_unlock(&worker_mu);
+	pthread_join(worker, NULL);
+	free(worker_json);
+	free(worker_text);
 }
 
 /* ---- expected values, computed from the test's own records --------------------- */
@@ -279,13 +341,37 @@ snap_drop(snap *sn)
 	memset(sn, 0, sizeof(*sn));
 }
 
+/* Index of the root whose thread id is tid, or -1. */
+static int
+root_of(const mcxt_walk *w, int64_t tid)
+{
+	for (size_t r = 0; r < w->nroots; r++)
+		if (w->roots[r].tid == tid)
+			return (int) r;
+	return -1;
+}
+
+/* A context of the main thread's tree by name. */
 static int32_t
 find_ctx(const mcxt_walk *w, const char *name)
 {
+	int			root = root_of(w, gettid());
+
 	for (size_t i = 0; i < w->nctx; i++)
-		if (w->ctx[i].name && strcmp(w->ctx[i].name, name) == 0)
+		if (w->ctx[i].root == root && w->ctx[i].name && strcmp(w->ctx[i].name, name) == 0)
 			return (int32_t) i;
 	return -1;
+}
+
+/* Contexts in tree root. */
+static size_t
+count_root(const mcxt_walk *w, int root)
+{
+	size_t		n = 0;
+
+	for (size_t i = 0; i < w->nctx; i++)
+		n += w->ctx[i].root == root;
+	return n;
 }
 
 /*
@@ -390,12 +476,23 @@ test_tree(void)
 	dump_warnings(w);
 	CHECK_EQ(w->nwarnings, 0);
 	CHECK(!w->partial);
-	CHECK_EQ(w->nroots, 1);
+	CHECK_EQ(w->nroots, 2);
 	CHECK_EQ(w->registry_addr, (uint64_t) (uintptr_t) &mcxt_registry);
-	REQUIRE(w->nroots == 1);
-	CHECK_EQ(w->roots[0].top, (uint64_t) (uintptr_t) mcxt_top());
-	CHECK_EQ(w->roots[0].tid, (uint64_t) gettid());
-	CHECK_EQ(w->nctx, sizeof(want) / sizeof(want[0]));
+	REQUIRE(root_of(w, gettid()) >= 0);
+	REQUIRE(root_of(w, worker_tid) >= 0);
+	CHECK_EQ(w->roots[root_of(w, gettid())].top, (uint64_t) (uintptr_t) mcxt_top());
+	CHECK_EQ(w->roots[root_of(w, worker_tid)].top, (uint64_t) (uintptr_t) worker_top);
+	CHECK_EQ(count_root(w, root_of(w, gettid())), sizeof(want) / sizeof(want[0]));
+	CHECK_EQ(w->nctx, sizeof(want) / sizeof(want[0]) + 3);
+	{
+		int32_t		top = w->roots[root_of(w, worker_tid)].first_ctx;
+
+		REQUIRE(top >= 0);
+		CHECK_STR(w->ctx[top].name, "TopMemoryContext");
+		CHECK_EQ(w->ctx[top].bfs_id, 1);
+		if (CHECK(w->ctx[top].first_child >= 0))
+			CHECK_STR(w->ctx[w->ctx[top].first_child].path, "TopMemoryContext/WorkerContext");
+	}
 	for (size_t k = 0; k < sizeof(want) / sizeof(want[0]); k++)
 	{
 		int32_t		ci = find_ctx(w, want[k].name);
@@ -421,12 +518,10 @@ test_tree(void)
 
 /* Each of the library's JSON objects (up to its closing brace) appears in ours. */
 static void
-check_json_matches(const char *lib, const char *ours, size_t nctx)
+check_json_matches(const char *lib, const char *ours, size_t nobj_want)
 {
 	size_t		nobj = 0;
 	char	   *copy = strdup(lib);
-	char	   *g;
-	char	   *gend;
 
 	REQUIRE(copy != NULL);
 	for (char *p = strstr(copy, "\n{\"name\""); p != NULL; p = strstr(p + 1, "\n{\"name\""))
@@ -442,14 +537,7 @@ check_json_matches(const char *lib, const char *ours, size_t nctx)
 		CHECK_MSG(strstr(ours, p) != NULL, "library context %s not in ours:\n%s", p, ours);
 		*end = save;
 	}
-	CHECK_EQ(nobj, nctx);
-	g = strstr(copy, "\"grand_total\":");
-	gend = g ? strchr(g, '}') : NULL;
-	if (CHECK(gend != NULL))
-	{
-		*gend = '\0';
-		CHECK_MSG(strstr(ours, g) != NULL, "grand total %s not in ours:\n%s", g, ours);
-	}
+	CHECK_EQ(nobj, nobj_want);
 	free(copy);
 }
 
@@ -462,27 +550,40 @@ check_stats_equal_library(mcxt_walk *w, const lib_state *ls)
 	char	   *ours = NULL;
 
 	/* JSON: the library's keys, values and order (ours adds "address") */
+	int			me = root_of(w, gettid());
+	int			other = root_of(w, worker_tid);
+
+	REQUIRE(me >= 0 && other >= 0);
 	f = open_memstream(&ours, &len);
 	REQUIRE(f != NULL);
 	mcxt_report_contexts_json(f, w);
 	fclose(f);
-	check_json_matches(ls->json, ours, w->nctx);
+	check_json_matches(ls->json, ours, count_root(w, me));
+	check_json_matches(worker_json, ours, count_root(w, other));
 	free(ours);
 
-	/* text: identical to mcxt_stats_print in PostgreSQL format */
+	/* text: identical to mcxt_stats_print in PostgreSQL format, tree by tree */
 	ours = NULL;
 	f = open_memstream(&ours, &len);
 	REQUIRE(f != NULL);
-	mcxt_report_contexts_text(f, w, &(mcxt_report_opts) {.pg_format = true});
+	mcxt_report_contexts_text(f, w, &(mcxt_report_opts) {.pg_format = true, .single_root = true,
+				.root = me});
 	fclose(f);
 	CHECK_STR(ours, ls->text);
+	free(ours);
+	ours = NULL;
+	f = open_memstream(&ours, &len);
+	mcxt_report_contexts_text(f, w, &(mcxt_report_opts) {.pg_format = true, .single_root = true,
+				.root = other});
+	fclose(f);
+	CHECK_STR(ours, worker_text);
 	free(ours);
 
 	/* and with limits: 1 child per parent, 2 levels, summarised as the library does */
 	ours = NULL;
 	f = open_memstream(&ours, &len);
 	mcxt_report_contexts_text(f, w, &(mcxt_report_opts) {.pg_format = true, .max_level = 2,
-				.max_children = 1});
+				.max_children = 1, .single_root = true, .root = me});
 	fclose(f);
 	CHECK_STR(ours, ls->text_limited);
 	CHECK(strstr(ours, "more child contexts containing") != NULL);
@@ -825,6 +926,7 @@ grow_tree(void)
 int
 main(void)
 {
+	worker_start();
 	build_tree();
 	record_lib_state(&lib1);
 	if (!snap_fork(&s1))
@@ -860,6 +962,7 @@ main(void)
 	snap_drop(&s2);
 	free_lib_state(&lib1);
 	free_lib_state(&lib2);
+	worker_stop();
 	mcxt_thread_cleanup();
 	return th_report();
 }

@@ -226,6 +226,19 @@ mcxt_report_contexts_text(FILE *out, const mcxt_walk *w, const mcxt_report_opts 
 	if (max_level > REPORT_MAX_DEPTH)
 		max_level = REPORT_MAX_DEPTH;
 	max_children = o->max_children > 0 ? o->max_children : 100;
+	if (o->single_root)
+	{
+		memset(&g, 0, sizeof(g));
+		if (o->root >= 0 && (size_t) o->root < w->nroots && w->roots[o->root].first_ctx >= 0)
+		{
+			report_tree(out, w, w->roots[o->root].first_ctx, 0, max_level, max_children, o);
+			mcxt_walk_grand_total(w, w->roots[o->root].first_ctx, &g);
+		}
+		fprintf(out, "Grand total: %llu bytes in %llu blocks; %llu free (%llu chunks); %llu used\n",
+				(ull) g.total_bytes, (ull) g.nblocks, (ull) g.free_bytes, (ull) g.free_chunks,
+				(ull) (g.total_bytes - g.free_bytes));
+		return;
+	}
 	for (size_t r = 0; r < w->nroots; r++)
 	{
 		if (w->nroots > 1)
@@ -246,13 +259,16 @@ mcxt_report_contexts_text(FILE *out, const mcxt_walk *w, const mcxt_report_opts 
 
 static const mcxt_walk *report_sort_walk;
 
+/* Tree by tree, breadth-first within each (the library's order). */
 static int
 report_cmp_bfs(const void *a, const void *b)
 {
-	uint32_t	x = report_sort_walk->ctx[*(const int32_t *) a].bfs_id;
-	uint32_t	y = report_sort_walk->ctx[*(const int32_t *) b].bfs_id;
+	const mcxt_ctx_info *x = &report_sort_walk->ctx[*(const int32_t *) a];
+	const mcxt_ctx_info *y = &report_sort_walk->ctx[*(const int32_t *) b];
 
-	return x < y ? -1 : x > y;
+	if (x->root != y->root)
+		return x->root < y->root ? -1 : 1;
+	return x->bfs_id < y->bfs_id ? -1 : x->bfs_id > y->bfs_id;
 }
 
 static void
@@ -281,7 +297,7 @@ report_ctx_json(FILE *out, const mcxt_walk *w, int32_t ci)
 			(ull) (c->total_bytes - (c->free_bytes < c->total_bytes ? c->free_bytes : c->total_bytes)));
 	for (uint32_t k = 0; k < w->layout->nacct; k++)
 		fprintf(out, ",\"%s\":%llu", w->layout->acct[k].name, (ull) c->acct[k]);
-	fprintf(out, ",\"address\":\"0x%llx\"}", (ull) c->addr);
+	fprintf(out, ",\"address\":\"0x%llx\",\"root\":%d}", (ull) c->addr, (int) c->root);
 }
 
 void

@@ -11,7 +11,9 @@
  * libmcxt's mcxt_stats_json in the same order and format (PostgreSQL's
  * view columns: name, ident, type, level, parent, path, total_bytes,
  * total_nblocks, free_bytes, free_chunks, used_bytes, then the accounting
- * fields), followed by "address", listed breadth-first as the library does.
+ * fields), followed by "address" and "root" (index into "roots": one tree
+ * per thread), listed tree by tree, breadth-first as the library does;
+ * path ids are per tree.
  * Every JSON document also carries "partial" and the walk's "warnings".
  */
 #ifndef MCXT_TOOL_REPORT_H
@@ -29,6 +31,8 @@ typedef struct mcxt_report_opts
 	int			max_children;	/* text: children per parent (0: 100) */
 	bool		pg_format;		/* text: PostgreSQL's lines only, no accounting */
 	size_t		top;			/* suspects shown (0: 20) */
+	bool		single_root;	/* text contexts: only tree `root`, as the library prints one */
+	int			root;			/* index into the walk's roots (with single_root) */
 } mcxt_report_opts;
 
 /* `contexts` */

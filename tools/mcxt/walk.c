@@ -1046,6 +1046,7 @@ walk_link_tree(mcxt_walk *w)
 		size_t		qh = 0;
 		size_t		qt = 0;
 
+		id = 0;					/* ids are per tree, as per backend in PostgreSQL */
 		if (w->roots[r].first_ctx < 0)
 			continue;
 		queue[qt++] = w->roots[r].first_ctx;

@@ -62,7 +62,7 @@ typedef struct mcxt_ctx_info
 	int32_t		next_sibling;
 	int32_t		root;			/* index into roots */
 	int			level;			/* 0 at the root */
-	uint32_t	bfs_id;			/* 1-based breadth-first id (PostgreSQL 18's path ids) */
+	uint32_t	bfs_id;			/* 1-based breadth-first id within its tree (PostgreSQL 18's path ids) */
 	char	   *name;			/* NULL if the pointer was NULL */
 	char	   *ident;
 	char	   *path;			/* "TopMemoryContext/Child/Grandchild" */
