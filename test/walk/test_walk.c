@@ -623,7 +623,7 @@ test_stats_equal_library_grown(void)
 	check_stats_equal_library(s2.w, &lib2);
 }
 
-/* The registry is found without its address too (stripped programs). */
+/* Roots: the registry found without its address (stripped programs), or given tops. */
 static void
 test_registry_by_magic(void)
 {
@@ -634,6 +634,27 @@ test_registry_by_magic(void)
 	CHECK_EQ(w->nctx, s1.w->nctx);
 	CHECK_EQ(w->nwarnings, 0);
 	mcxt_walk_free(w);
+
+	/* roots given by the caller (e.g. from the CLI's own registry lookup) */
+	{
+		uint64_t	tops[2] = {(uint64_t) (uintptr_t) mcxt_top(), (uint64_t) (uintptr_t) worker_top};
+		int64_t		tids[2] = {gettid(), worker_tid};
+		mcxt_walk_opts opts;
+
+		memset(&opts, 0, sizeof(opts));
+		opts.tops = tops;
+		opts.tids = tids;
+		opts.ntops = 2;
+		w = mcxt_walk_new(&mcxt_layout_libmcxt, &s1.reader, &opts);
+		REQUIRE(w != NULL);
+		CHECK_EQ(w->registry_addr, 0);
+		CHECK_EQ(w->nroots, 2);
+		CHECK_EQ(w->nctx, s1.w->nctx);
+		CHECK_EQ(w->nwarnings, 0);
+		CHECK_EQ(root_of(w, gettid()), 0);
+		CHECK_EQ(root_of(w, worker_tid), 1);
+		mcxt_walk_free(w);
+	}
 }
 
 static void

@@ -464,7 +464,7 @@ walk_find_roots(mcxt_walk *w, const mcxt_walk_opts *opts)
 	if (opts->ntops > 0)
 	{
 		for (size_t i = 0; i < opts->ntops; i++)
-			if (!walk_add_root(w, &cap, opts->tops[i], 0))
+			if (!walk_add_root(w, &cap, opts->tops[i], opts->tids ? opts->tids[i] : 0))
 				return;
 		return;
 	}

@@ -16,6 +16,18 @@
  *
  * Ownership: mcxt_walk_new returns a walk that owns everything it points to
  * (free with mcxt_walk_free); the reader and the layout must outlive it.
+ *
+ * How the commands use the pipeline (see analyze.h and report.h):
+ *   contexts:  w = mcxt_walk_new(&mcxt_layout_libmcxt, &reader, &opts);
+ *              mcxt_report_contexts_text(out, w, &ropts) or _json(out, w);
+ *   leaks:     s = mcxt_suspects_find(w, &sopts);
+ *              mcxt_report_suspects_text(out, w, s, &ropts) or _json;
+ *   chunk:     mcxt_decode_addr(w, addr, &d);
+ *              mcxt_report_decoded_text(out, w, &d, dump_bytes) or _json;
+ *   diff:      a walk and suspects per image, df = mcxt_diff_compute(wa, sa, wb, sb);
+ *              mcxt_report_diff_text(out, df, &ropts) or _json(out, df);
+ *   always:    mcxt_report_warnings_text(stderr, w) (JSON output embeds them);
+ *              w->partial says the answer is incomplete.
  */
 #ifndef MCXT_TOOL_WALK_H
 #define MCXT_TOOL_WALK_H
@@ -116,6 +128,7 @@ typedef struct mcxt_walk_opts
 {
 	/* Roots: explicit top contexts, or else a registry/root-variable address, or else the symbol. */
 	const uint64_t *tops;
+	const int64_t *tids;		/* optional, parallel to tops */
 	size_t		ntops;
 	uint64_t	root_addr;		/* address of the registry (or of the root variable) */
 	bool		no_magic_scan;	/* do not scan regions for the registry magic */
