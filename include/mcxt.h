@@ -142,7 +142,7 @@ MCXT_API void mcxt_set_ident(mcxt_context_t *ctx, const char *ident);
 MCXT_API const char *mcxt_name(const mcxt_context_t *ctx);
 MCXT_API const char *mcxt_ident(const mcxt_context_t *ctx);
 MCXT_API mcxt_context_t *mcxt_parent(const mcxt_context_t *ctx);
-/* "AllocSet" (later "Generation", "Slab", "Bump"). */
+/* "AllocSet", "Generation", "Slab" or "Bump". */
 MCXT_API const char *mcxt_type_name(const mcxt_context_t *ctx);
 
 /* ---- reset callbacks ---------------------------------------------------- */
@@ -252,6 +252,59 @@ MCXT_API int mcxt_stats_json(mcxt_context_t *ctx, FILE *out);
  * the number of problems found.
  */
 MCXT_API int mcxt_check(mcxt_context_t *ctx);
+
+/* ---- other context types (see src/README.md for when to use which) ------- */
+
+/*
+ * Create a Generation context: for chunks with similar lifetimes, freed
+ * roughly in the order they were allocated (queues, buffered rows).  Chunks
+ * are carved one after the other with no size rounding; freed space is not
+ * reused until every chunk of its block is freed, then the whole block is
+ * (one emptied block is kept for reuse, the rest given back).  Requests
+ * above max_block_size / 8 get a block of their own.  Sizes as for
+ * mcxt_aset_create; bad ones are a misuse error.  Never returns NULL.
+ */
+MCXT_API mcxt_context_t *mcxt_generation_create(mcxt_context_t *parent, const char *name,
+												size_t min_context_size,
+												size_t init_block_size,
+												size_t max_block_size);
+
+/*
+ * Create a Slab context: every allocation in it must be exactly chunk_size
+ * bytes (anything else is a misuse error), and blocks are block_size bytes.
+ * Allocation fills the fullest blocks first so that sparse ones drain and
+ * are given back; up to 10 completely free blocks are kept for reuse.
+ * repalloc may keep or shrink a chunk's size but never grow it (misuse
+ * error).  chunk_size < 1 GB, block_size <= 1 GB and large enough for one
+ * chunk with its header.  Never returns NULL.
+ */
+MCXT_API mcxt_context_t *mcxt_slab_create(mcxt_context_t *parent, const char *name,
+										  size_t block_size, size_t chunk_size);
+
+/*
+ * Create a Bump context: the densest packing (no chunk header in release
+ * builds), for chunks that are all freed together by a reset or delete.
+ * mcxt_free, mcxt_realloc, mcxt_chunk_context and mcxt_chunk_space must not
+ * be called on its chunks: checking builds (MCXT_DEBUG >= 1, memory tools)
+ * refuse them with MCXT_ERR_MISUSE, release builds cannot tell and the
+ * outcome is undefined.  Sizes as for mcxt_aset_create.  Never returns NULL.
+ */
+MCXT_API mcxt_context_t *mcxt_bump_create(mcxt_context_t *parent, const char *name,
+										  size_t min_context_size,
+										  size_t init_block_size,
+										  size_t max_block_size);
+
+/*
+ * Allocate size bytes in ctx at an address that is a multiple of alignto (a
+ * power of two, at most 64 MB; anything else is a misuse error).  The
+ * pointer can be passed to mcxt_free, mcxt_realloc (which keeps the
+ * alignment), mcxt_chunk_context and mcxt_chunk_space like any other.  It
+ * costs up to alignto + 8 extra bytes.  flags as for mcxt_alloc_extended.
+ * Not supported in a Slab context (misuse error); in a Bump context the
+ * pointer cannot be freed, as any bump chunk.
+ */
+MCXT_API MCXT_MALLOC void *mcxt_alloc_aligned(mcxt_context_t *ctx, size_t size, size_t alignto,
+											  int flags);
 
 /* ---- errors ------------------------------------------------------------- */
 

@@ -41,7 +41,8 @@
  *          = 8 << index), bits 4..29 the requested size in checking and
  *          memory-tool builds (MCXT_DEBUG >= 1, MCXT_VALGRIND, MCXT_ASAN),
  *          0 otherwise.  AllocSet external chunk: the requested size in
- *          those builds when it is below 2^30, else 0.
+ *          those builds when it is below 2^30, else 0.  Generation, Slab,
+ *          Bump and aligned chunks: see their sections below.
  *  offset: distance from the start of the owning block to the header, in
  *          8-byte units (28 bits: blocks up to 2 GB; maxBlockSize is limited
  *          to 1 GB).
@@ -80,7 +81,7 @@
 #include <stdint.h>
 
 /* Bump when any struct or bit below changes meaning or position. */
-#define MCXT_LAYOUT_VERSION		2
+#define MCXT_LAYOUT_VERSION		3
 
 #define MCXT_MAXALIGN			8
 #define MCXT_ALIGN(len)			(((uintptr_t) (len) + (MCXT_MAXALIGN - 1)) & ~((uintptr_t) (MCXT_MAXALIGN - 1)))
@@ -237,6 +238,221 @@ mcxt_aset_keeper(mcxt_aset *set)
 {
 	return (mcxt_aset_block *) ((char *) set + MCXT_ASET_KEEPER_OFFSET);
 }
+
+/*
+ * "Checking builds" below means MCXT_DEBUG >= 1 or a memory tool
+ * (MCXT_VALGRIND, MCXT_ASAN): the builds in which every request gets
+ * MCXT_TAIL_ROOM (1) byte of room after it and the requested size is kept
+ * in the header.  In release builds the tail room is 0.
+ */
+
+/* Generation ------------------------------------------------------------ */
+
+/*
+ * Chunks are carved one after the other from the current block and never
+ * reused: a freed chunk only counts towards its block's nfree, and when
+ * nfree reaches nchunks the block is emptied (kept as the context's single
+ * free block, or rewound if it is the keeper or the current block) or given
+ * back.  Requests above alloc_chunk_limit get a block of their own.
+ *
+ * Chunk header: type MCXT_TYPE_GENERATION, F set once freed.  value: the
+ * chunk size (MCXT_ALIGN of the request, at least 8) in release builds;
+ * the requested size in checking builds, where the chunk size is
+ * max(8, MCXT_ALIGN(value + 1)).  The next chunk header follows at
+ * header + 8 + chunk size.  External (E) chunks: alone in a dedicated block
+ * at offset MCXT_GEN_BLOCKHDRSZ, size up to the block's end; value as for
+ * AllocSet external chunks.
+ *
+ * Invariants (checked by mcxt_check):
+ *  - context owns the block; check == block ^ MCXT_BLOCK_MAGIC;
+ *  - header end <= freeptr <= endptr; the chunks from the header end to
+ *    freeptr are exactly nchunks chunks, nfree of them with F set;
+ *  - nchunks == 0 implies freeptr == header end (an emptied block is
+ *    rewound), and nfree < nchunks otherwise (a block whose chunks are all
+ *    free is emptied at once);
+ *  - an external block holds one chunk with E set, and freeptr == endptr;
+ *  - the blocks list is doubly linked with blocks->prev == NULL and holds
+ *    the keeper, the current block and the free block (if any);
+ *  - freeblock, if set, is empty and is neither the keeper nor current.
+ */
+typedef struct mcxt_gen_block
+{
+	struct mcxt_generation *context;
+	struct mcxt_gen_block *prev;
+	struct mcxt_gen_block *next;
+	uint32_t	nchunks;		/* chunks carved since the block was last empty */
+	uint32_t	nfree;			/* of those, freed */
+	char	   *freeptr;
+	char	   *endptr;
+	uintptr_t	check;
+} mcxt_gen_block;
+
+#define MCXT_GEN_BLOCKHDRSZ		MCXT_ALIGN(sizeof(mcxt_gen_block))
+#define MCXT_GEN_CHUNK_FRACTION 8	/* chunk limit: max block size / 8 */
+
+typedef struct mcxt_generation
+{
+	mcxt_context header;
+	mcxt_gen_block *blocks;		/* every block, newest first */
+	mcxt_gen_block *block;		/* the current block, chunks are carved from it */
+	mcxt_gen_block *freeblock;	/* one emptied block kept for reuse, or NULL */
+	uint32_t	init_block_size;
+	uint32_t	max_block_size;
+	uint32_t	next_block_size;
+	uint32_t	alloc_chunk_limit;
+	uint32_t	keeper_size;	/* bytes of the allocation holding header + keeper */
+	uint32_t	pad;
+} mcxt_generation;
+
+#define MCXT_GEN_KEEPER_OFFSET	MCXT_ALIGN(sizeof(mcxt_generation))
+
+static inline mcxt_gen_block *
+mcxt_gen_keeper(mcxt_generation *set)
+{
+	return (mcxt_gen_block *) ((char *) set + MCXT_GEN_KEEPER_OFFSET);
+}
+
+/* Slab ------------------------------------------------------------------ */
+
+/*
+ * Every chunk of a slab has the same size.  A block is an array of
+ * chunks_per_block slots of full_chunk_size bytes (header + chunk) after
+ * the block header; the slots below 'unused' have been handed out at least
+ * once, the rest never.  Freed slots are pushed on the block's freelist,
+ * linked through the first 8 bytes of the user area (a uint64_t * to the
+ * next free slot's header).  Allocation takes the freelist first, then the
+ * unused slot.
+ *
+ * Blocks are kept on MCXT_SLAB_NLISTS lists by how many slots are free:
+ * list 0 holds full blocks, a block with 0 < nfree < cpb (chunks per block)
+ * is on list slab_list_of(nfree) = 1 + (nfree - 1) * (NLISTS - 1) / cpb,
+ * so allocation from the lowest non-empty list above 0 fills the fullest
+ * blocks first and lets the emptiest drain.  A block whose slots are all free goes to the empty
+ * list, at most MCXT_SLAB_MAX_EMPTY of them; any more are given back.
+ *
+ * Chunk header: type MCXT_TYPE_SLAB, F set while on a freelist, value the
+ * requested size (the context's chunk_size unless repalloc shrank it).
+ *
+ * Invariants (checked by mcxt_check):
+ *  - slab owns the block; check == block ^ MCXT_BLOCK_MAGIC;
+ *  - header end <= unused <= header end + cpb * full_chunk_size, at a slot
+ *    boundary; nunused == slots from unused to the end of the array;
+ *  - every slot below unused has a valid header; F is set exactly on the
+ *    slots on the freelist; nfree == freelist length + nunused;
+ *  - a block with 0 < nfree < cpb is on list slab_list_of(nfree), one with
+ *    nfree == 0 on list 0, one with nfree == cpb on the empty list (rewound:
+ *    unused at the header end, freelist empty), nempty of those,
+ *    nempty <= MCXT_SLAB_MAX_EMPTY;
+ *  - cur_list is the lowest non-empty list above 0, or 0 if there is none;
+ *  - mem_allocated == header allocation + blocks * block_size.
+ */
+typedef struct mcxt_slab_block
+{
+	struct mcxt_slab *slab;
+	struct mcxt_slab_block *prev;	/* on its list */
+	struct mcxt_slab_block *next;
+	uint64_t   *freehead;		/* free slot headers, LIFO */
+	char	   *unused;			/* first never-used slot */
+	uint32_t	nfree;			/* free slots: on the freelist or unused */
+	uint32_t	nunused;		/* never-used slots */
+	uintptr_t	check;
+} mcxt_slab_block;
+
+#define MCXT_SLAB_BLOCKHDRSZ	MCXT_ALIGN(sizeof(mcxt_slab_block))
+#define MCXT_SLAB_NLISTS		4
+#define MCXT_SLAB_MAX_EMPTY		10
+
+typedef struct mcxt_slab
+{
+	mcxt_context header;
+	uint32_t	chunk_size;		/* the one request size */
+	uint32_t	full_chunk_size;	/* header + chunk, the slot stride */
+	uint32_t	block_size;
+	uint32_t	chunks_per_block;
+	uint32_t	nempty;			/* blocks on the empty list */
+	uint32_t	cur_list;		/* lowest non-empty list > 0, or 0 */
+	uint32_t	nblocks;		/* blocks on all lists, empty list included */
+	uint32_t	header_size;	/* bytes of the allocation holding this struct */
+	mcxt_slab_block *empty;		/* completely free blocks, linked through next */
+	mcxt_slab_block *lists[MCXT_SLAB_NLISTS];
+} mcxt_slab;
+
+/* Bump ------------------------------------------------------------------ */
+
+/*
+ * Chunks are carved from the active block (the head of the list) and never
+ * freed one by one: pfree, repalloc, GetMemoryChunkContext and
+ * GetMemoryChunkSpace are not supported.  In release builds a chunk has no
+ * header at all: a request takes max(8, MCXT_ALIGN(size)) bytes.  In
+ * checking builds each chunk has a header (type MCXT_TYPE_BUMP, value the
+ * requested size; chunk size max(8, MCXT_ALIGN(value + 1))) so those calls
+ * can be refused, and the check can walk the chunks.  Requests above
+ * alloc_chunk_limit get a dedicated block, second in the list (E set in
+ * checking builds).  Blocks are only given back by reset and delete.
+ *
+ * Invariants (checked by mcxt_check):
+ *  - context owns the block; check == block ^ MCXT_BLOCK_MAGIC;
+ *  - header end <= freeptr <= endptr; the keeper is on the list;
+ *  - checking builds: the chunks from the header end to freeptr have valid
+ *    headers that lead exactly to freeptr;
+ *  - mem_allocated == the sizes of all blocks, the keeper allocation
+ *    counted with the header.
+ *
+ * 'check' is the last field, so that in a release build the 8 bytes in
+ * front of a block's first chunk decode to type 0 (the block address's low
+ * bits): pfree of that chunk is reported as a bad pointer.
+ */
+typedef struct mcxt_bump_block
+{
+	struct mcxt_bump *context;
+	struct mcxt_bump_block *next;
+	char	   *freeptr;
+	char	   *endptr;
+	uintptr_t	check;
+} mcxt_bump_block;
+
+#define MCXT_BUMP_BLOCKHDRSZ	MCXT_ALIGN(sizeof(mcxt_bump_block))
+#define MCXT_BUMP_CHUNK_FRACTION 8
+
+typedef struct mcxt_bump
+{
+	mcxt_context header;
+	mcxt_bump_block *blocks;	/* the active block first */
+	uint32_t	init_block_size;
+	uint32_t	max_block_size;
+	uint32_t	next_block_size;
+	uint32_t	alloc_chunk_limit;
+	uint32_t	keeper_size;
+	uint32_t	pad;
+} mcxt_bump;
+
+#define MCXT_BUMP_KEEPER_OFFSET MCXT_ALIGN(sizeof(mcxt_bump))
+
+static inline mcxt_bump_block *
+mcxt_bump_keeper(mcxt_bump *set)
+{
+	return (mcxt_bump_block *) ((char *) set + MCXT_BUMP_KEEPER_OFFSET);
+}
+
+/* Aligned chunks ------------------------------------------------------------ */
+
+/*
+ * mcxt_alloc_aligned over-allocates a chunk of size + alignto + 8 bytes in
+ * the context and returns the first address A inside it, aligned to
+ * alignto, with 16 bytes of room in front:
+ *
+ *   real chunk header | ... | size (8) | redirect header (8) | A: size bytes ... |
+ *
+ * The redirect header has type MCXT_TYPE_ALIGNED; its offset is the
+ * distance from the redirect header back to the real chunk's header (at
+ * least 16); its value holds log2(alignto) in bits 0..4 and the type id of
+ * the owning context in bits 5..8 (so that pfree of an aligned bump chunk is
+ * refused even in release builds).  The word before it holds the requested
+ * size, for repalloc.  Alignments up to 8 are plain allocations.
+ */
+#define MCXT_ALIGNED_MAX		((size_t) 64 * 1024 * 1024)
+#define MCXT_ALIGNED_SHIFT_BITS 5
+#define MCXT_ALIGNED_MIN_OFFSET 16
 
 /* Registry --------------------------------------------------------------- */
 

@@ -366,10 +366,10 @@ const mcxt_methods *const mcxti_methods[16] = {
 	&bogus_methods, &bogus_methods, &bogus_methods, &bogus_methods,
 	&bogus_methods,
 	[MCXT_TYPE_ASET] = &mcxti_aset_methods,
-	[MCXT_TYPE_GENERATION] = &bogus_methods,
-	[MCXT_TYPE_SLAB] = &bogus_methods,
-	[MCXT_TYPE_BUMP] = &bogus_methods,
-	[MCXT_TYPE_ALIGNED] = &bogus_methods,
+	[MCXT_TYPE_GENERATION] = &mcxti_generation_methods,
+	[MCXT_TYPE_SLAB] = &mcxti_slab_methods,
+	[MCXT_TYPE_BUMP] = &mcxti_bump_methods,
+	[MCXT_TYPE_ALIGNED] = &mcxti_aligned_methods,
 	&bogus_methods, &bogus_methods,
 };
 

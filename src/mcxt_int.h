@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "mcxt.h"
 #include "chunk.h"
@@ -166,6 +167,132 @@ void		mcxti_check_warn(const mcxt_context *ctx, const char *fmt, ...)
 extern const mcxt_methods mcxti_aset_methods MCXT_HIDDEN;
 /* Give back every context parked on this thread's recycle lists. */
 void		mcxti_aset_drop_freelists(void) MCXT_HIDDEN;
+
+/* generation.c, slab.c, bump.c, aligned.c ------------------------------- */
+
+extern const mcxt_methods mcxti_generation_methods MCXT_HIDDEN;
+extern const mcxt_methods mcxti_slab_methods MCXT_HIDDEN;
+extern const mcxt_methods mcxti_bump_methods MCXT_HIDDEN;
+/* Only reached through redirect headers; an aligned chunk is not a context. */
+extern const mcxt_methods mcxti_aligned_methods MCXT_HIDDEN;
+
+/* A request size above the limit for these flags is an error (never returns). */
+static inline void
+mcxti_check_size(mcxt_context *ctx, size_t size, int flags)
+{
+	if (unlikely((flags & MCXT_ALLOC_HUGE) ? size > MCXT_MAX_ALLOC_HUGE_SIZE
+				 : size > MCXT_MAX_ALLOC_SIZE))
+		mcxti_invalid_size(ctx, size);
+}
+
+/*
+ * Arguments of a context creation with AllocSet-style block sizes
+ * (Generation, Bump): a name, a live parent, and sizes as for
+ * mcxt_aset_create; the sizes are rounded to the alignment in place.  Bad
+ * arguments are a misuse error.
+ */
+static inline void
+mcxti_check_create(mcxt_context *parent, const char *name, size_t *min_context_size,
+				   size_t *init_block_size, size_t *max_block_size)
+{
+	if (name == NULL)
+		mcxti_error(MCXT_ERR_MISUSE, parent, "memory context created without a name");
+	if (parent != NULL && parent->magic != MCXT_CONTEXT_MAGIC)
+		mcxti_error(MCXT_ERR_MISUSE, NULL,
+					"memory context \"%s\" created under an invalid (deleted?) parent %p",
+					name, (void *) parent);
+	*min_context_size = MCXT_ALIGN(*min_context_size);
+	*init_block_size = MCXT_ALIGN(*init_block_size);
+	*max_block_size = MCXT_ALIGN(*max_block_size);
+	if (*init_block_size < 1024 || *max_block_size < *init_block_size ||
+		*max_block_size > ((size_t) 1 << 30) ||
+		(*min_context_size != 0 &&
+		 (*min_context_size < 1024 || *min_context_size > *max_block_size)))
+		mcxti_error(MCXT_ERR_MISUSE, parent,
+					"invalid block sizes for memory context \"%s\": min %zu, init %zu, max %zu "
+					"(need init >= 1024, max >= init, max <= 1 GB, min 0 or 1024..max)",
+					name, *min_context_size, *init_block_size, *max_block_size);
+}
+
+/*
+ * Chunk contents in checking builds, shared by the context types other than
+ * AllocSet (which keeps its own copies next to its fast paths): new memory
+ * is filled (level 2) and undefined; everything after the requested size is
+ * the sentinel (level 2) and out of bounds; freed memory is clobbered
+ * (level 2) and out of bounds.
+ */
+#if MCXT_ASET_CHECKED
+static inline void
+mcxti_chunk_mark_new(char *ptr, size_t from, size_t to)
+{
+	MCXT_MEM_UNDEFINED(ptr + from, to - from);
+#if MCXT_DEBUG >= 2
+	memset(ptr + from, MCXT_NEW_BYTE, to - from);
+	MCXT_MEM_UNDEFINED(ptr + from, to - from);
+#endif
+}
+
+static inline void
+mcxti_chunk_mark_tail(char *ptr, size_t size, size_t chunk_size)
+{
+#if MCXT_DEBUG >= 2
+	MCXT_MEM_UNDEFINED(ptr + size, 1);
+	ptr[size] = (char) MCXT_SENTINEL_BYTE;
+#endif
+	MCXT_MEM_NOACCESS(ptr + size, chunk_size - size);
+}
+
+/* Level 2: is the sentinel after size bytes intact?  Always true below. */
+static inline bool
+mcxti_sentinel_ok(const char *ptr, size_t size)
+{
+#if MCXT_DEBUG >= 2
+	bool		ok;
+
+	MCXT_MEM_DEFINED((void *) (ptr + size), 1);
+	ok = (unsigned char) ptr[size] == MCXT_SENTINEL_BYTE;
+	MCXT_MEM_NOACCESS((void *) (ptr + size), 1);
+	return ok;
+#else
+	(void) ptr;
+	(void) size;
+	return true;
+#endif
+}
+
+static inline void
+mcxti_chunk_clobber(char *ptr, size_t n)
+{
+#if MCXT_DEBUG >= 2
+	MCXT_MEM_UNDEFINED(ptr, n);
+	memset(ptr, MCXT_FREED_BYTE, n);
+#endif
+	MCXT_MEM_NOACCESS(ptr, n);
+}
+
+/* Level 2: is [ptr, ptr + n) still the clobber pattern?  Always true below. */
+static inline bool
+mcxti_clobber_ok(const char *ptr, size_t n)
+{
+#if MCXT_DEBUG >= 2
+	bool		ok = true;
+
+	MCXT_MEM_DEFINED((void *) ptr, n);
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char) ptr[i] != MCXT_FREED_BYTE)
+		{
+			ok = false;
+			break;
+		}
+	MCXT_MEM_NOACCESS((void *) ptr, n);
+	return ok;
+#else
+	(void) ptr;
+	(void) n;
+	return true;
+#endif
+}
+#endif							/* MCXT_ASET_CHECKED */
 
 /* source.c ---------------------------------------------------------------- */
 

@@ -134,4 +134,20 @@ MemoryContextSwitchTo(MemoryContext context)
 #define GetMemoryChunkContext(pointer)		mcxt_chunk_context(pointer)
 #define GetMemoryChunkSpace(pointer)		mcxt_chunk_space(pointer)
 
+/* The other context types and aligned allocations, with PostgreSQL's argument orders. */
+#define SLAB_DEFAULT_BLOCK_SIZE		(8 * 1024)
+#define SLAB_LARGE_BLOCK_SIZE		(8 * 1024 * 1024)
+
+#define GenerationContextCreate(parent, name, minContextSize, initBlockSize, maxBlockSize) \
+	mcxt_generation_create((parent), (name), (minContextSize), (initBlockSize), (maxBlockSize))
+#define SlabContextCreate(parent, name, blockSize, chunkSize) \
+	mcxt_slab_create((parent), (name), (blockSize), (chunkSize))
+#define BumpContextCreate(parent, name, minContextSize, initBlockSize, maxBlockSize) \
+	mcxt_bump_create((parent), (name), (minContextSize), (initBlockSize), (maxBlockSize))
+
+#define MemoryContextAllocAligned(context, size, alignto, flags) \
+	mcxt_alloc_aligned((context), (size), (alignto), (flags))
+#define palloc_aligned(size, alignto, flags) \
+	mcxt_alloc_aligned(CurrentMemoryContext, (size), (alignto), (flags))
+
 #endif							/* MCXT_PALLOC_H */
