@@ -502,6 +502,11 @@ test_random_corruption(void)
 	int			nt = 0;
 	int			iterations = getenv("MCXT_FUZZ_ITERATIONS") ? atoi(getenv("MCXT_FUZZ_ITERATIONS")) : 300;
 
+	/* MCXT_FUZZ_SEED / MCXT_FUZZ_ITERATIONS: longer or other runs by hand */
+	uint64_t	seed = getenv("MCXT_FUZZ_SEED") ? strtoull(getenv("MCXT_FUZZ_SEED"), NULL, 0) : 42;
+
+	rng_state = seed;
+
 	/* context headers and AllocSet fields, block headers, a few chunk headers */
 	for (size_t c = 0; c < sizeof(ctxs) / sizeof(ctxs[0]); c++)
 	{
@@ -526,7 +531,7 @@ test_random_corruption(void)
 		mcxt_walk  *w;
 		int			npatch = 1 + (int) (rng() % 3);
 
-		th_set_note("iteration %d", it);
+		th_set_note("MCXT_FUZZ_SEED=%llu iteration %d", (unsigned long long) seed, it);
 		view_reset();
 		for (int k = 0; k < npatch; k++)
 		{
