@@ -41,6 +41,10 @@ static mcxt_context_t *child_a;
 static mcxt_context_t *child_b;
 static mcxt_context_t *grandchild;
 static mcxt_context_t *cache;
+static mcxt_context_t *selfref;	/* TopMemoryContext/SelfRef */
+
+#define NSELF		50
+#define NRING		30
 
 /*
  * References the test keeps on purpose, in writable memory (.bss).  Written
@@ -136,6 +140,32 @@ build_tree(void)
 		} while (v > 0 && k < 15);
 		word[k] = '\0';
 		mcxt_sprintf(cache, "key_%s", word);
+	}
+
+	/*
+	 * Pointers between leaked chunks: 50 that point only into themselves
+	 * (not a reference), and a ring of 30 that point at each other (each
+	 * is referenced, from another leaked chunk: the scan is conservative).
+	 */
+	selfref = mcxt_aset_create(mcxt_top(), "SelfRef", MCXT_DEFAULT_SIZES);
+	for (int i = 0; i < NSELF; i++)
+	{
+		uint64_t   *c = mcxt_alloc_zero(selfref, 256);
+
+		c[0] = (uint64_t) (uintptr_t) c + 16;
+	}
+	{
+		uint64_t   *first = mcxt_alloc_zero(selfref, 512);
+		uint64_t   *prev = first;
+
+		for (int i = 1; i < NRING; i++)
+		{
+			uint64_t   *c = mcxt_alloc_zero(selfref, 512);
+
+			prev[0] = (uint64_t) (uintptr_t) c;
+			prev = c;
+		}
+		prev[0] = (uint64_t) (uintptr_t) first;
 	}
 
 	/* children: small chunks, a freed one, an external chunk */
@@ -383,7 +413,7 @@ count_root(const mcxt_walk *w, int root)
 static snap s1;
 static snap s2;
 
-#define NCTX 6
+#define NCTX 7
 typedef struct lib_state
 {
 	char	   *json;			/* mcxt_stats_json(top) */
@@ -410,6 +440,7 @@ all_contexts(void)
 	all[3] = child_a;
 	all[4] = child_b;
 	all[5] = grandchild;
+	all[6] = selfref;
 	return all;
 }
 
@@ -470,6 +501,7 @@ test_tree(void)
 		{"ChildA", "RedoContext", 2, "TopMemoryContext/RedoContext/ChildA"},
 		{"ChildB", "RedoContext", 2, "TopMemoryContext/RedoContext/ChildB"},
 		{"GrandChild", "ChildB", 3, "TopMemoryContext/RedoContext/ChildB/GrandChild"},
+		{"SelfRef", "TopMemoryContext", 1, "TopMemoryContext/SelfRef"},
 	};
 	mcxt_walk  *w = s1.w;
 
@@ -704,6 +736,26 @@ test_suspects(void)
 	/* ranked by total bytes */
 	for (size_t i = 1; i < s->n; i++)
 		CHECK(s->items[i - 1].total_bytes >= s->items[i].total_bytes);
+	/* pointers into the chunk itself are no reference; from another leaked chunk they are */
+	{
+		int			seen = 0;
+
+		for (size_t i = 0; i < s->n; i++)
+		{
+			const mcxt_suspect *it = &s->items[i];
+
+			if (strcmp(w->ctx[it->ctx].name, "SelfRef") != 0)
+				continue;
+			seen++;
+			CHECK_STR(it->family, "hex:%p,0,0,0");
+			CHECK(!it->is_text);
+			if (it->count == NSELF)
+				CHECK_EQ(it->unreferenced, NSELF);
+			else if (CHECK_EQ(it->count, NRING))
+				CHECK_EQ(it->unreferenced, 0);
+		}
+		CHECK_EQ(seen, 2);
+	}
 	/* every distinct word is a group of its own */
 	{
 		size_t		nkey = 0;
