@@ -131,10 +131,23 @@ mcxt_family_of(mcxt_walk *w, const unsigned char *buf, size_t len, char *fam, ch
 {
 	size_t		t = 0;
 	size_t		slen = 0;
+	bool		ptr_first = false;
 
-	while (t < len && an_isprint(buf[t]))
+	/*
+	 * A first word that points into the image makes the chunk binary even
+	 * if its bytes happen to be printable (x86-64 heap addresses often
+	 * are: 0x55 is 'U').
+	 */
+	if (len >= 8)
+	{
+		uint64_t	v;
+
+		memcpy(&v, buf, 8);
+		ptr_first = v >= 4096 && mcxt_walk_is_mapped(w, v);
+	}
+	while (!ptr_first && t < len && an_isprint(buf[t]))
 		t++;
-	if (t >= 3 && (t == len || buf[t] == '\0'))
+	if (!ptr_first && t >= 3 && (t == len || buf[t] == '\0'))
 	{
 		size_t		n = t < MCXT_SAMPLE_MAX - 1 ? t : MCXT_SAMPLE_MAX - 1;
 

@@ -307,6 +307,9 @@ mcxt_walk_is_mapped(mcxt_walk *w, uint64_t addr)
 
 	if (w->nregions == 0)
 		return addr != 0 && mcxt_walk_read(w, addr, &b, 1) == 1;
+	/* most words are far outside the image: reject them without a search */
+	if (addr < w->regions[0].start || addr >= w->regions[w->nregions - 1].end)
+		return false;
 	while (lo < hi)
 	{
 		size_t		mid = lo + (hi - lo) / 2;
