@@ -102,6 +102,6 @@ apr_bench_init(const char *config)
 }
 
 const bench_allocator bench_alloc_apr = {
-	"apr", "APR pools: apr_pool_create/apr_palloc/apr_pool_clear/apr_pool_destroy (no free)",
+	"apr", "APR pools: apr_pool_create/apr_palloc/apr_pool_clear/apr_pool_destroy (no free)", 0,
 	apr_bench_init, bench_run, bench_finish
 };

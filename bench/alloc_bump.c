@@ -209,6 +209,6 @@ bump_init(const char *config)
 }
 
 const bench_allocator bench_alloc_bump = {
-	"bump", "trivial bump allocator, out of line (the floor): no free, reset keeps blocks",
+	"bump", "trivial bump allocator, out of line (the floor): no free, reset keeps blocks", 0,
 	bump_init, bench_run, bench_finish
 };

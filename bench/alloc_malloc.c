@@ -99,14 +99,14 @@ malloc_init(const char *config)
 }
 
 const bench_allocator bench_alloc_glibc = {
-	"glibc", "glibc malloc/free/realloc", malloc_init, bench_run, bench_finish
+	"glibc", "glibc malloc/free/realloc", 0, malloc_init, bench_run, bench_finish
 };
 const bench_allocator bench_alloc_jemalloc = {
-	"jemalloc", "jemalloc via LD_PRELOAD: malloc/free/realloc", malloc_init, bench_run, bench_finish
+	"jemalloc", "jemalloc via LD_PRELOAD: malloc/free/realloc", 0, malloc_init, bench_run, bench_finish
 };
 const bench_allocator bench_alloc_mimalloc = {
-	"mimalloc", "mimalloc via LD_PRELOAD: malloc/free/realloc", malloc_init, bench_run, bench_finish
+	"mimalloc", "mimalloc via LD_PRELOAD: malloc/free/realloc", 0, malloc_init, bench_run, bench_finish
 };
 const bench_allocator bench_alloc_tcmalloc = {
-	"tcmalloc", "tcmalloc_minimal via LD_PRELOAD: malloc/free/realloc", malloc_init, bench_run, bench_finish
+	"tcmalloc", "tcmalloc_minimal via LD_PRELOAD: malloc/free/realloc", 0, malloc_init, bench_run, bench_finish
 };

@@ -1,11 +1,22 @@
 /*
- * alloc_mcxt.c
- *	  libmcxt's AllocSet through its native API: mcxt_aset_create with the
- *	  default block sizes, mcxt_alloc(ctx, n) on an explicit context (the
- *	  context is also made current, as PostgreSQL code does, though
- *	  mcxt_alloc does not read it), mcxt_free, mcxt_realloc, mcxt_reset,
- *	  mcxt_delete.  Blocks come from the default block source (malloc).
+ * alloc_mcxt.h
+ *	  libmcxt through its native API, for each of its context types.  The
+ *	  including file (alloc_mcxt*.c) defines
+ *
+ *	  MCXT_BENCH_CREATE(parent)		the child context to create
+ *	  MCXT_BENCH_NO_FREE			1 for Bump (no mcxt_free or mcxt_realloc on
+ *									its chunks: free is a no-op and realloc is
+ *									alloc + memcpy, as for APR and the bump floor)
+ *	  MCXT_BENCH_SYMBOL, _NAME, _DESCRIBE, _WORKLOADS	the bench_allocator
+ *
+ * Allocation is mcxt_alloc(ctx, n) on an explicit context (the context is
+ * also made current, as PostgreSQL code does, though mcxt_alloc does not
+ * read it); then mcxt_free, mcxt_realloc, mcxt_reset, mcxt_delete.  The
+ * root is the thread's top context (an AllocSet); blocks come from the
+ * default block source (malloc).
  */
+#include <string.h>
+
 #include <mcxt.h>
 
 #include "bench.h"
@@ -24,7 +35,7 @@ a_root(void)
 static inline a_ctx
 a_create(a_ctx parent)
 {
-	return mcxt_aset_create(parent, "bench", MCXT_DEFAULT_SIZES);
+	return MCXT_BENCH_CREATE(parent);
 }
 
 static inline void
@@ -39,6 +50,24 @@ a_alloc(a_ctx c, size_t n)
 	return mcxt_alloc(c, n);
 }
 
+#if MCXT_BENCH_NO_FREE
+
+static inline void
+a_free(a_ctx c, void *p)
+{
+}
+
+static inline void *
+a_realloc(a_ctx c, void *p, size_t old, size_t n)
+{
+	void	   *q = mcxt_alloc(c, n);
+
+	memcpy(q, p, old < n ? old : n);
+	return q;
+}
+
+#else
+
 static inline void
 a_free(a_ctx c, void *p)
 {
@@ -50,6 +79,8 @@ a_realloc(a_ctx c, void *p, size_t old, size_t n)
 {
 	return mcxt_realloc(p, n);
 }
+
+#endif
 
 static inline void
 a_reset(a_ctx c)
@@ -78,7 +109,7 @@ mcxt_bench_init(const char *config)
 	return 0;
 }
 
-const bench_allocator bench_alloc_mcxt = {
-	"mcxt", "libmcxt AllocSet: mcxt_alloc/mcxt_free/mcxt_reset/mcxt_delete, default sizes",
+const bench_allocator MCXT_BENCH_SYMBOL = {
+	MCXT_BENCH_NAME, MCXT_BENCH_DESCRIBE, MCXT_BENCH_WORKLOADS,
 	mcxt_bench_init, bench_run, bench_finish
 };

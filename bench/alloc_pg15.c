@@ -103,6 +103,6 @@ pg15_init(const char *config)
 }
 
 const bench_allocator bench_alloc_pg15 = {
-	"pg15", "PostgreSQL 15.1 AllocSet (libpg_query.a): palloc/pfree/MemoryContextReset/Delete",
+	"pg15", "PostgreSQL 15.1 AllocSet (libpg_query.a): palloc/pfree/MemoryContextReset/Delete", 0,
 	pg15_init, bench_run, bench_finish
 };

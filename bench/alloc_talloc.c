@@ -93,6 +93,6 @@ talloc_bench_init(const char *config)
 }
 
 const bench_allocator bench_alloc_talloc = {
-	"talloc", "talloc: talloc_new/talloc_size/talloc_free/talloc_free_children",
+	"talloc", "talloc: talloc_new/talloc_size/talloc_free/talloc_free_children", 0,
 	talloc_bench_init, bench_run, bench_finish
 };

@@ -66,6 +66,7 @@ typedef struct bench_allocator
 {
 	const char *name;
 	const char *describe;		/* one line: what is really called */
+	unsigned	workloads;		/* bit W-1 set for each workload it can run; 0: all */
 	int			(*init) (const char *config);	/* 0 ok, else refuse to run */
 	void		(*run) (const bench_params *p, bench_result *r);
 	void		(*finish) (void);

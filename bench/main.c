@@ -3,7 +3,7 @@
  *	  Command line and measurement of the peer-comparison harness.
  *
  *	  mcxt_bench[_peers] ALLOCATOR W1..W6 REPS [SCALE_DIV]
- *	  mcxt_bench[_peers] --list
+ *	  mcxt_bench[_peers] --list		(name, workloads it runs, description)
  *
  * Runs REPS repetitions of one workload in this (fresh) process and prints
  * one line per repetition:
@@ -49,7 +49,10 @@
 
 /* The allocators linked into this program. */
 #ifdef BENCH_HAVE_MCXT
-extern const bench_allocator bench_alloc_mcxt;
+extern const bench_allocator bench_alloc_mcxt,
+			bench_alloc_mcxt_gen,
+			bench_alloc_mcxt_bump,
+			bench_alloc_mcxt_slab;
 #endif
 #ifdef BENCH_HAVE_PG15
 extern const bench_allocator bench_alloc_pg15;
@@ -72,7 +75,7 @@ extern const bench_allocator bench_alloc_bump;
 
 static const bench_allocator *const allocators[] = {
 #ifdef BENCH_HAVE_MCXT
-	&bench_alloc_mcxt,
+	&bench_alloc_mcxt, &bench_alloc_mcxt_gen, &bench_alloc_mcxt_bump, &bench_alloc_mcxt_slab,
 #endif
 #ifdef BENCH_HAVE_PG15
 	&bench_alloc_pg15,
@@ -271,8 +274,16 @@ main(int argc, char **argv)
 	setvbuf(stdout, outbuf, _IOFBF, sizeof(outbuf));	/* no malloc by stdio */
 	if (argc == 2 && strcmp(argv[1], "--list") == 0)
 	{
+		/* name, the workloads it runs, description */
 		for (int i = 0; allocators[i]; i++)
-			printf("%s\t%s\n", allocators[i]->name, allocators[i]->describe);
+		{
+			printf("%s\t", allocators[i]->name);
+			for (int w = 1; w <= BENCH_NWORKLOADS; w++)
+				if (allocators[i]->workloads == 0 || (allocators[i]->workloads & (1u << (w - 1))))
+					printf("%sW%d", w > 1 && (allocators[i]->workloads == 0 ||
+											  (allocators[i]->workloads & ((1u << (w - 1)) - 1))) ? "," : "", w);
+			printf("\t%s\n", allocators[i]->describe);
+		}
 		return 0;
 	}
 	if (argc < 4 || argc > 5)
@@ -289,6 +300,11 @@ main(int argc, char **argv)
 		argv[2][1] > '0' + BENCH_NWORKLOADS || argv[2][2] != '\0')
 		usage();
 	bp.workload = argv[2][1] - '0';
+	if (a->workloads != 0 && !(a->workloads & (1u << (bp.workload - 1))))
+	{
+		fprintf(stderr, "mcxt_bench: %s cannot run W%d\n", a->name, bp.workload);
+		return 2;
+	}
 	reps = atoi(argv[3]);
 	bp.scale_div = argc == 5 ? atoi(argv[4]) : 1;
 	if (reps < 1 || bp.scale_div < 1)

@@ -42,7 +42,7 @@ CG_SCALE=${BENCH_CG_SCALE:-20}
 WORKLOADS=${BENCH_WORKLOADS:-"W1 W2 W3 W4 W5 W6"}
 DOCS=${BENCH_DOCS:-1}
 NO_TIMING=${BENCH_NO_TIMING:-0}
-ALL="mcxt pg15 glibc jemalloc mimalloc tcmalloc talloc apr bump"
+ALL="mcxt mcxt_gen mcxt_bump mcxt_slab pg15 glibc jemalloc mimalloc tcmalloc talloc apr bump"
 ONLY=${BENCH_ONLY:-$ALL}
 
 # Repetitions per process: rep 0 is cold; medians use the warm ones (W4: the cold one).
@@ -83,7 +83,7 @@ find_so() {
     awk -v n="$1" '$1 == n && !p { p = $NF } END { if (p) print p }'
 }
 
-declare -A BIN PRE
+declare -A BIN PRE WLS
 CONFIGS=()
 run_cfg() {
   # run_cfg PRELOAD COMMAND...: COMMAND with LD_PRELOAD=PRELOAD, or plain for "-"
@@ -98,8 +98,8 @@ for a in $ONLY; do
   bin=$PEERS
   pre=-
   case "$a" in
-    mcxt)
-      if [ $have_lib -eq 0 ]; then skip mcxt "libmcxt (target mcxt_static) does not build; see $OUT/build.log"; continue; fi
+    mcxt|mcxt_*)
+      if [ $have_lib -eq 0 ]; then skip "$a" "libmcxt (target mcxt_static) does not build; see $OUT/build.log"; continue; fi
       bin=$LIB ;;
     jemalloc|mimalloc|tcmalloc)
       case "$a" in
@@ -120,13 +120,17 @@ for a in $ONLY; do
     glibc|bump) ;;
     *) echo "bench: unknown allocator $a" >&2; exit 2 ;;
   esac
+  # the workloads it can run (a Slab context takes one chunk size: W4 only)
+  wls=$("$bin" --list | awk -F'\t' -v a="$a" '$1 == a { print $2 }' | tr ',' ' ')
+  first=${wls%% *}
   # smoke test: one small run that must read back correct contents
-  if ! run_cfg "$pre" "$bin" "$a" W5 1 100 > /dev/null 2> "$OUT/smoke.$a.err"; then
+  if ! run_cfg "$pre" "$bin" "$a" "$first" 1 1000 > /dev/null 2> "$OUT/smoke.$a.err"; then
     skip "$a" "smoke test failed: $(head -c 200 "$OUT/smoke.$a.err" | tr '\n' ' ')"
     continue
   fi
   BIN[$a]=$bin
   PRE[$a]=$pre
+  WLS[$a]=" $wls "
   CONFIGS+=("$a")
 done
 if [ ${#CONFIGS[@]} -eq 0 ]; then
@@ -157,7 +161,7 @@ cg_one() {
     awk '$1 == "fn"' "$base.self" | sort -k2,2 -n -r | head -12 |
       awk -v a="$a" -v w="$w" '{ n = $3; for (i = 4; i <= NF; i++) n = n " " $i; print "F alloc=" a " wl=" w " ir=" $2 " fn=" n }'
   } > "$base.res"
-  # keep libmcxt's dumps for callgrind_annotate; the peers' are not needed
+  # keep libmcxt's AllocSet dumps for callgrind_annotate; the others are not needed
   if [ "$a" != mcxt ]; then rm -f "$base".[0-9]*; fi
 }
 export -f cg_one
@@ -166,12 +170,13 @@ if command -v valgrind > /dev/null; then
   echo "bench: callgrind, ${#CONFIGS[@]} allocators x $(echo $WORKLOADS | wc -w) workloads at 1/$CG_SCALE scale"
   for a in "${CONFIGS[@]}"; do
     for w in $WORKLOADS; do
+      case "${WLS[$a]}" in *" $w "*) ;; *) continue ;; esac
       echo "$a $w ${BIN[$a]} ${PRE[$a]} $OUT $CG_SCALE $ROOT/bench/cgself.awk"
     done
   done | xargs -P 2 -L 1 bash -c 'cg_one "$@"' _
   for a in "${CONFIGS[@]}"; do
     for w in $WORKLOADS; do
-      cat "$OUT/cg/$a.$w.res" >> "$RAW"
+      if [ -f "$OUT/cg/$a.$w.res" ]; then cat "$OUT/cg/$a.$w.res" >> "$RAW"; fi
     done
   done
 else
@@ -185,7 +190,9 @@ if [ "$NO_TIMING" != 1 ]; then
   echo "bench: timing, $ROUNDS rounds, a fresh process per allocator x workload"
   for r in $(seq 1 "$ROUNDS"); do
     for a in "${CONFIGS[@]}"; do
-      for w in $WORKLOADS; do echo "$a $w"; done
+      for w in $WORKLOADS; do
+        case "${WLS[$a]}" in *" $w "*) echo "$a $w" ;; esac
+      done
     done | shuf --random-source=<(yes "mcxt-bench-round-$r") > "$OUT/order.$r"
     while read -r a w; do
       run_cfg "${PRE[$a]}" "${BIN[$a]}" "$a" "$w" "$(reps_for "$w")" >> "$RAW" 2>> "$OUT/timing.err" || failed=1
@@ -210,7 +217,7 @@ fi
 
 report_rc=0
 "$REPORT" "$RAW" "$OUT" || report_rc=$?
-if command -v gnuplot > /dev/null; then
+if command -v gnuplot > /dev/null && [ "$NO_TIMING" != 1 ]; then
   gnuplot "$OUT/chart.gp" 2> "$OUT/gnuplot.err" || echo "bench: gnuplot failed (see $OUT/gnuplot.err)"
 fi
 [ $failed -eq 0 ] || echo "bench: some timed runs failed; see $OUT/timing.err" >&2
