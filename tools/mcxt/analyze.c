@@ -731,6 +731,7 @@ an_decode_chunk(mcxt_walk *w, const mcxt_chunk *c, void *arg)
 {
 	an_decode  *d = arg;
 
+	(void) w;
 	if (d->want_next)
 	{
 		d->out->has_next = true;
