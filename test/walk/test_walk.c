@@ -912,6 +912,111 @@ test_decode(void)
 	}
 }
 
+/*
+ * The same snapshot copied into this process's memory and read zero-copy,
+ * as the tool reads a mapped core file: every number must be the same.
+ */
+typedef struct copyread
+{
+	mcxt_region *regions;
+	size_t		n;
+} copyread;
+
+static size_t
+copyread_read(void *arg, uint64_t addr, void *buf, size_t len)
+{
+	copyread   *c = arg;
+
+	for (size_t i = 0; i < c->n; i++)
+		if (addr >= c->regions[i].start && addr < c->regions[i].end)
+		{
+			size_t		n = c->regions[i].end - addr < len ? (size_t) (c->regions[i].end - addr) : len;
+
+			memcpy(buf, (const char *) c->regions[i].data + (addr - c->regions[i].start), n);
+			return n;
+		}
+	return 0;
+}
+
+static bool
+copyread_region(void *arg, size_t i, mcxt_region *out)
+{
+	copyread   *c = arg;
+
+	if (i >= c->n)
+		return false;
+	*out = c->regions[i];
+	return true;
+}
+
+static void
+test_zero_copy(void)
+{
+	copyread	c;
+	mcxt_reader r;
+	mcxt_walk_opts opts;
+	mcxt_walk  *w;
+	mcxt_suspects *s;
+
+	memset(&c, 0, sizeof(c));
+	c.regions = calloc(s1.sr.nregions, sizeof(mcxt_region));
+	REQUIRE(c.regions != NULL);
+	for (size_t i = 0; i < s1.sr.nregions; i++)
+	{
+		mcxt_region rg = s1.sr.regions[i];
+		size_t		size = (size_t) (rg.end - rg.start);
+		void	   *copy;
+
+		if (size > ((size_t) 64 << 20))
+			continue;			/* sanitizer reservations; nothing of ours */
+		copy = malloc(size);
+		if (!CHECK(copy != NULL))
+			break;
+		if (selfread_read(&s1.sr, rg.start, copy, size) != size)
+		{
+			free(copy);
+			continue;
+		}
+		rg.data = copy;
+		c.regions[c.n++] = rg;
+	}
+	memset(&r, 0, sizeof(r));
+	r.arg = &c;
+	r.read = copyread_read;
+	r.region = copyread_region;
+	memset(&opts, 0, sizeof(opts));
+	opts.root_addr = (uint64_t) (uintptr_t) &mcxt_registry;
+	w = mcxt_walk_new(&mcxt_layout_libmcxt, &r, &opts);
+	REQUIRE(w != NULL);
+	s = mcxt_suspects_find(w, NULL);
+	REQUIRE(s != NULL);
+	dump_warnings(w);
+	CHECK_EQ(w->nwarnings, 0);
+	CHECK_EQ(w->nctx, s1.w->nctx);
+	for (size_t i = 0; i < w->nctx && i < s1.w->nctx; i++)
+	{
+		CHECK_EQ(w->ctx[i].addr, s1.w->ctx[i].addr);
+		CHECK_EQ(w->ctx[i].total_bytes, s1.w->ctx[i].total_bytes);
+		CHECK_EQ(w->ctx[i].free_bytes, s1.w->ctx[i].free_bytes);
+		CHECK_EQ(w->ctx[i].free_chunks, s1.w->ctx[i].free_chunks);
+	}
+	CHECK_EQ(s->n, s1.s->n);
+	CHECK_EQ(s->live_chunks, s1.s->live_chunks);
+	if (CHECK(s->n > 0))
+	{
+		CHECK_STR(s->items[0].family, "base/%u");
+		CHECK_EQ(s->items[0].count, lib1.e.live);
+		CHECK_EQ(s->items[0].stride, lib1.e.stride);
+		CHECK_EQ(s->items[0].blocks, lib1.e.blocks);
+		CHECK_EQ(s->items[0].unreferenced, (int64_t) lib1.e.unref);
+	}
+	mcxt_suspects_free(s);
+	mcxt_walk_free(w);
+	for (size_t i = 0; i < c.n; i++)
+		free((void *) c.regions[i].data);
+	free(c.regions);
+}
+
 static void
 test_diff(void)
 {
@@ -1031,6 +1136,7 @@ main(void)
 	RUN(test_family_rules);
 	RUN(test_decode);
 	RUN(test_diff);
+	RUN(test_zero_copy);
 	snap_drop(&s1);
 	snap_drop(&s2);
 	free_lib_state(&lib1);

@@ -91,9 +91,41 @@ walk_grow(mcxt_walk *w, void **arr, size_t *cap, size_t n, size_t elem)
 	return true;
 }
 
+/* The region holding addr, or NULL. */
+static const mcxt_region *
+walk_region_of(const mcxt_walk *w, uint64_t addr)
+{
+	size_t		lo = 0;
+	size_t		hi = w->nregions;
+
+	while (lo < hi)
+	{
+		size_t		mid = lo + (hi - lo) / 2;
+
+		if (w->regions[mid].end <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < w->nregions && w->regions[lo].start <= addr ? &w->regions[lo] : NULL;
+}
+
 size_t
 mcxt_walk_read(mcxt_walk *w, uint64_t addr, void *buf, size_t len)
 {
+	const mcxt_region *r = w->last_region;
+
+	/* straight from the image's own bytes when the reader offers them */
+	if (w->nregions > 0)
+	{
+		if (r == NULL || addr < r->start || addr >= r->end)
+			r = w->last_region = walk_region_of(w, addr);
+		if (r != NULL && r->data != NULL && r->end - addr >= len)
+		{
+			memcpy(buf, (const unsigned char *) r->data + (addr - r->start), len);
+			return len;
+		}
+	}
 	if (len > WALK_CACHE_SIZE / 2 || w->cache == NULL)
 		return w->reader.read(w->reader.arg, addr, buf, len);
 	if (!(addr >= w->cache_addr && addr - w->cache_addr < w->cache_len &&

@@ -165,6 +165,9 @@ typedef struct mcxt_walk
 	bool		partial;		/* something could not be walked */
 	bool		oom;			/* the tool itself ran out of memory */
 
+	/* zero-copy: the region of the last read (data used when the reader gives it) */
+	const mcxt_region *last_region;
+
 	/* read cache */
 	unsigned char *cache;
 	uint64_t	cache_addr;
