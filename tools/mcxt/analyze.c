@@ -782,7 +782,7 @@ mcxt_decode_addr(mcxt_walk *w, uint64_t addr, mcxt_decoded *out)
 		return false;
 	out->block = b;
 	out->ctx = w->blocks[b].ctx;
-	if (addr < w->blocks[b].addr + L->blk_hdr_size)
+	if (addr < w->blocks[b].addr + w->blocks[b].hdr_size)
 		out->kind = MCXT_ADDR_BLOCK_HEADER;
 	else if (addr >= w->blocks[b].freeptr)
 		out->kind = MCXT_ADDR_BLOCK_FREE;

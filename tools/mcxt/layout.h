@@ -60,8 +60,31 @@ typedef enum mcxt_ctx_kind
 {
 	MCXT_KIND_UNKNOWN = 0,
 	MCXT_KIND_ASET,				/* AllocSet: blocks, chunks, power-of-two freelists */
-	MCXT_KIND_OTHER				/* known type without a chunk walker: tree only */
+	MCXT_KIND_BLOCKS,			/* a block list gives the counters; chunks not walked */
+	MCXT_KIND_OTHER				/* known type without a storage walker: tree only */
 } mcxt_ctx_kind;
+
+/*
+ * A context type whose counters come from one list of blocks (Generation,
+ * Bump): total = stats_header_bytes + the sum of (endptr - block), free =
+ * the sum of (endptr - freeptr), free chunks = the sum of nfree if present.
+ * Absent fields have size 0.
+ */
+typedef struct mcxt_layout_blocks
+{
+	mcxt_layout_field set_blocks;	/* head of the list, in the context */
+	int64_t		keeper_offset;	/* keeper block at context + this, or -1 */
+	uint32_t	stats_header_bytes;
+	uint32_t	hdr_size;		/* chunks start at block + this */
+	mcxt_layout_field owner;	/* must equal the context */
+	mcxt_layout_field prev;
+	mcxt_layout_field next;
+	mcxt_layout_field freeptr;
+	mcxt_layout_field endptr;
+	mcxt_layout_field check;	/* check == block ^ check_xor */
+	uint64_t	check_xor;
+	mcxt_layout_field nfree;	/* freed chunks still in the block */
+} mcxt_layout_blocks;
 
 /* One context type: the value of the type field that identifies it. */
 typedef struct mcxt_layout_type
@@ -69,6 +92,7 @@ typedef struct mcxt_layout_type
 	uint64_t	tag;			/* value of ctx_type */
 	const char *name;			/* "AllocSet" */
 	mcxt_ctx_kind kind;
+	const mcxt_layout_blocks *blocks;	/* MCXT_KIND_BLOCKS */
 } mcxt_layout_type;
 
 /*
@@ -127,7 +151,7 @@ typedef struct mcxt_layout
 	mcxt_layout_field thr_tid;
 
 	/* context header */
-	uint32_t	ctx_size;		/* bytes read for one context header (AllocSet struct) */
+	uint32_t	ctx_size;		/* bytes read for one context header (the largest type's struct) */
 	mcxt_layout_field ctx_magic;	/* optional: a live-context magic */
 	uint64_t	ctx_magic_value;
 	mcxt_layout_field ctx_type;

@@ -72,6 +72,36 @@ layout_mcxt_decode(const mcxt_layout *L, const unsigned char *hdr, uint64_t hdr_
 	return true;
 }
 
+static const mcxt_layout_blocks layout_mcxt_generation = {
+	.set_blocks = F(mcxt_generation, blocks),
+	.keeper_offset = (int64_t) MCXT_GEN_KEEPER_OFFSET,
+	.stats_header_bytes = (uint32_t) MCXT_GEN_KEEPER_OFFSET,
+	.hdr_size = (uint32_t) MCXT_GEN_BLOCKHDRSZ,
+	.owner = F(mcxt_gen_block, context),
+	.prev = F(mcxt_gen_block, prev),
+	.next = F(mcxt_gen_block, next),
+	.freeptr = F(mcxt_gen_block, freeptr),
+	.endptr = F(mcxt_gen_block, endptr),
+	.check = F(mcxt_gen_block, check),
+	.check_xor = MCXT_BLOCK_MAGIC,
+	.nfree = F(mcxt_gen_block, nfree),
+};
+
+static const mcxt_layout_blocks layout_mcxt_bump = {
+	.set_blocks = F(mcxt_bump, blocks),
+	.keeper_offset = (int64_t) MCXT_BUMP_KEEPER_OFFSET,
+	.stats_header_bytes = (uint32_t) MCXT_BUMP_KEEPER_OFFSET,
+	.hdr_size = (uint32_t) MCXT_BUMP_BLOCKHDRSZ,
+	.owner = F(mcxt_bump_block, context),
+	.next = F(mcxt_bump_block, next),
+	.freeptr = F(mcxt_bump_block, freeptr),
+	.endptr = F(mcxt_bump_block, endptr),
+	.check = F(mcxt_bump_block, check),
+	.check_xor = MCXT_BLOCK_MAGIC,
+};
+
+#define LAYOUT_MAX(a, b)	((a) > (b) ? (a) : (b))
+
 const mcxt_layout mcxt_layout_libmcxt = {
 	.name = "libmcxt v" MCXT_LAYOUT_STR(MCXT_LAYOUT_VERSION),
 	.ptr_size = sizeof(void *),
@@ -92,15 +122,15 @@ const mcxt_layout mcxt_layout_libmcxt = {
 	.thr_top = F(mcxt_thread_entry, top),
 	.thr_tid = F(mcxt_thread_entry, tid),
 
-	.ctx_size = sizeof(mcxt_aset),
+	.ctx_size = LAYOUT_MAX(sizeof(mcxt_aset), LAYOUT_MAX(sizeof(mcxt_generation), sizeof(mcxt_bump))),
 	.ctx_magic = F(mcxt_context, magic),
 	.ctx_magic_value = MCXT_CONTEXT_MAGIC,
 	.ctx_type = F(mcxt_context, type),
 	.types = {
-		{MCXT_TYPE_ASET, "AllocSet", MCXT_KIND_ASET},
-		{MCXT_TYPE_GENERATION, "Generation", MCXT_KIND_OTHER},
-		{MCXT_TYPE_SLAB, "Slab", MCXT_KIND_OTHER},
-		{MCXT_TYPE_BUMP, "Bump", MCXT_KIND_OTHER},
+		{MCXT_TYPE_ASET, "AllocSet", MCXT_KIND_ASET, NULL},
+		{MCXT_TYPE_GENERATION, "Generation", MCXT_KIND_BLOCKS, &layout_mcxt_generation},
+		{MCXT_TYPE_SLAB, "Slab", MCXT_KIND_OTHER, NULL},
+		{MCXT_TYPE_BUMP, "Bump", MCXT_KIND_BLOCKS, &layout_mcxt_bump},
 	},
 	.ntypes = 4,
 	.ctx_parent = F(mcxt_context, parent),

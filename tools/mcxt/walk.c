@@ -562,24 +562,48 @@ typedef struct walk_state
 	size_t		max_contexts;
 	unsigned char *hdr;			/* ctx_size bytes */
 	walk_set	blocks_seen;	/* every block recorded, for cycles and sharing */
+	size_t		nblocks_only;	/* contexts whose chunks are not walked */
 } walk_state;
 
-/* Walk one context's block list (AllocSet kind), appending to w->blocks. */
+/* The AllocSet block fields of a layout as a block-list descriptor. */
 static void
-walk_blocks(mcxt_walk *w, walk_state *st, int32_t ci, const unsigned char *hdr)
+walk_aset_blocks(const mcxt_layout *L, mcxt_layout_blocks *B)
+{
+	memset(B, 0, sizeof(*B));
+	B->set_blocks = L->set_blocks;
+	B->keeper_offset = L->keeper_offset;
+	B->stats_header_bytes = L->stats_header_bytes;
+	B->hdr_size = L->blk_hdr_size;
+	B->owner = L->blk_aset;
+	B->prev = L->blk_prev;
+	B->next = L->blk_next;
+	B->freeptr = L->blk_freeptr;
+	B->endptr = L->blk_endptr;
+	B->check = L->blk_check;
+	B->check_xor = L->blk_check_xor;
+}
+
+/*
+ * Walk one context's block list, appending to w->blocks and computing the
+ * counters PostgreSQL's stats method would (free chunks on freelists are
+ * added later, by walk_freelists).
+ */
+static void
+walk_blocks(mcxt_walk *w, walk_state *st, int32_t ci, const unsigned char *hdr,
+			const mcxt_layout_blocks *B)
 {
 	const mcxt_layout *L = w->layout;
 	mcxt_ctx_info *c = &w->ctx[ci];
 	unsigned char bh[128];
-	uint64_t	block = mcxt_layout_get(hdr, L->set_blocks);
+	uint64_t	block = mcxt_layout_get(hdr, B->set_blocks);
 	uint64_t	prev = 0;
-	uint64_t	keeper = L->keeper_offset >= 0 ? c->addr + (uint64_t) L->keeper_offset : 0;
+	uint64_t	keeper = B->keeper_offset >= 0 ? c->addr + (uint64_t) B->keeper_offset : 0;
 	bool		keeper_seen = false;
 	walk_cycle	cyc;
 
 	c->first_block = (uint32_t) w->nblocks;
-	c->total_bytes = L->stats_header_bytes;
-	if (L->blk_hdr_size > sizeof(bh))
+	c->total_bytes = B->stats_header_bytes;
+	if (B->hdr_size > sizeof(bh))
 		return;
 	walk_cycle_init(&cyc);
 	while (block != 0)
@@ -609,34 +633,34 @@ walk_blocks(mcxt_walk *w, walk_state *st, int32_t ci, const unsigned char *hdr)
 			mcxt_walk_warn(w, "too many blocks; stopping at context \"%s\"", c->name ? c->name : "");
 			goto bad;
 		}
-		if (!walk_read_exact(w, block, bh, L->blk_hdr_size))
+		if (!walk_read_exact(w, block, bh, B->hdr_size))
 		{
 			mcxt_walk_warn(w, "context \"%s\" (0x%llx): block 0x%llx is not readable",
 						   c->name ? c->name : "", (unsigned long long) c->addr,
 						   (unsigned long long) block);
 			goto bad;
 		}
-		if (mcxt_layout_get(bh, L->blk_aset) != c->addr ||
-			(L->blk_check.size && mcxt_layout_get(bh, L->blk_check) != (block ^ L->blk_check_xor)))
+		if (mcxt_layout_get(bh, B->owner) != c->addr ||
+			(B->check.size && mcxt_layout_get(bh, B->check) != (block ^ B->check_xor)))
 		{
 			mcxt_walk_warn(w, "context \"%s\" (0x%llx): 0x%llx is not one of its blocks (owner 0x%llx, check word 0x%llx)",
 						   c->name ? c->name : "", (unsigned long long) c->addr,
 						   (unsigned long long) block,
-						   (unsigned long long) mcxt_layout_get(bh, L->blk_aset),
-						   (unsigned long long) mcxt_layout_get(bh, L->blk_check));
+						   (unsigned long long) mcxt_layout_get(bh, B->owner),
+						   (unsigned long long) mcxt_layout_get(bh, B->check));
 			goto bad;
 		}
-		if (mcxt_layout_get(bh, L->blk_prev) != prev)
+		if (B->prev.size && mcxt_layout_get(bh, B->prev) != prev)
 		{
 			mcxt_walk_warn(w, "context \"%s\": block 0x%llx has prev 0x%llx, expected 0x%llx",
 						   c->name ? c->name : "", (unsigned long long) block,
-						   (unsigned long long) mcxt_layout_get(bh, L->blk_prev),
+						   (unsigned long long) mcxt_layout_get(bh, B->prev),
 						   (unsigned long long) prev);
 			c->nwarnings++;
 		}
-		start = block + L->blk_hdr_size;
-		freeptr = mcxt_layout_get(bh, L->blk_freeptr);
-		endptr = mcxt_layout_get(bh, L->blk_endptr);
+		start = block + B->hdr_size;
+		freeptr = mcxt_layout_get(bh, B->freeptr);
+		endptr = mcxt_layout_get(bh, B->endptr);
 		if (endptr < start || endptr - block > L->max_block_size)
 		{
 			mcxt_walk_warn(w, "context \"%s\": block 0x%llx has an absurd end 0x%llx",
@@ -651,6 +675,7 @@ walk_blocks(mcxt_walk *w, walk_state *st, int32_t ci, const unsigned char *hdr)
 		b->endptr = endptr;
 		b->freeptr = freeptr;
 		b->ctx = ci;
+		b->hdr_size = B->hdr_size;
 		b->chunks_ok = true;
 		if (freeptr < start || freeptr > endptr)
 		{
@@ -669,8 +694,9 @@ walk_blocks(mcxt_walk *w, walk_state *st, int32_t ci, const unsigned char *hdr)
 		c->nblocks_walked++;
 		c->total_bytes += endptr - block;
 		c->free_bytes += endptr - b->freeptr;
+		c->free_chunks += mcxt_layout_get(bh, B->nfree);
 		prev = block;
-		block = mcxt_layout_get(bh, L->blk_next);
+		block = mcxt_layout_get(bh, B->next);
 	}
 	if (keeper != 0 && !keeper_seen)
 	{
@@ -797,7 +823,17 @@ walk_one_context(mcxt_walk *w, walk_state *st, const walk_todo *t)
 		w->partial = true;
 	}
 	else if (type->kind == MCXT_KIND_ASET)
-		walk_blocks(w, st, ci, hdr);
+	{
+		mcxt_layout_blocks B;
+
+		walk_aset_blocks(L, &B);
+		walk_blocks(w, st, ci, hdr, &B);
+	}
+	else if (type->kind == MCXT_KIND_BLOCKS && type->blocks != NULL)
+	{
+		walk_blocks(w, st, ci, hdr, type->blocks);
+		st->nblocks_only++;
+	}
 	else
 	{
 		mcxt_walk_warn(w, "context \"%s\" (0x%llx): %s storage is not walked yet; its counters are 0",
@@ -942,7 +978,7 @@ walk_freelist(mcxt_walk *w, size_t *free_cap, int32_t ci, unsigned i, uint64_t h
 						   c->name ? c->name : "", i, (unsigned long long) h);
 			goto bad;
 		}
-		if (b < 0 || w->blocks[b].ctx != ci || h < w->blocks[b].addr + L->blk_hdr_size ||
+		if (b < 0 || w->blocks[b].ctx != ci || h < w->blocks[b].addr + w->blocks[b].hdr_size ||
 			h + L->chunk_hdr_size + size > w->blocks[b].freeptr)
 		{
 			mcxt_walk_warn(w, "context \"%s\": freelist %u points outside its blocks (0x%llx)",
@@ -1168,6 +1204,10 @@ mcxt_walk_new(const mcxt_layout *layout, const mcxt_reader *reader, const mcxt_w
 		for (int32_t i = w->roots[r].first_ctx; i < end; i++)
 			w->ctx[i].root = (int32_t) r;
 	}
+	if (st.nblocks_only > 0)
+		mcxt_walk_warn(w, "%zu contexts of types whose chunks are not walked yet (Generation, Bump): "
+					   "their counters are exact, leaks and chunk do not see their chunks",
+					   st.nblocks_only);
 	free(st.hdr);
 	free(st.stack);
 	free(st.visited.slots);
@@ -1217,7 +1257,7 @@ mcxt_walk_block_chunks(mcxt_walk *w, int32_t bi, mcxt_chunk_fn fn, void *arg)
 	const mcxt_layout *L = w->layout;
 	mcxt_block_info *b = &w->blocks[bi];
 	const mcxt_ctx_info *c = &w->ctx[b->ctx];
-	uint64_t	p = b->addr + L->blk_hdr_size;
+	uint64_t	p = b->addr + b->hdr_size;
 	unsigned char hb[64];
 	const char *why = "header not readable";
 

@@ -99,6 +99,7 @@ typedef struct mcxt_block_info
 	uint64_t	freeptr;
 	uint64_t	endptr;
 	int32_t		ctx;
+	uint32_t	hdr_size;		/* the first chunk starts at addr + hdr_size */
 	bool		chunks_ok;		/* its chunk walk so far found no bad header */
 } mcxt_block_info;
 
