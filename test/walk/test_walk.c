@@ -44,6 +44,7 @@ static mcxt_context_t *cache;
 static mcxt_context_t *selfref;	/* TopMemoryContext/SelfRef */
 static mcxt_context_t *gen;		/* a Generation context */
 static mcxt_context_t *bump;	/* a Bump context */
+static mcxt_context_t *slab;	/* a Slab context */
 
 #define NSELF		50
 #define NRING		30
@@ -180,6 +181,17 @@ build_tree(void)
 		for (int i = 0; i < 300; i += 3)
 			mcxt_free(g[i]);
 		mcxt_alloc(gen, 100000);
+	}
+	slab = mcxt_slab_create(mcxt_top(), "SlabContext", 8192, 64);
+	{
+		void	   *sl[1000];
+
+		for (int i = 0; i < 1000; i++)
+			sl[i] = mcxt_alloc(slab, 64);
+		/* whole blocks freed (the empty list) and a few slots here and there */
+		for (int i = 0; i < 1000; i++)
+			if (i < 300 || i % 7 == 0)
+				mcxt_free(sl[i]);
 	}
 	bump = mcxt_bump_create(mcxt_top(), "BumpContext", MCXT_DEFAULT_SIZES);
 	for (int i = 0; i < 500; i++)
@@ -430,7 +442,7 @@ count_root(const mcxt_walk *w, int root)
 static snap s1;
 static snap s2;
 
-#define NCTX 9
+#define NCTX 10
 typedef struct lib_state
 {
 	char	   *json;			/* mcxt_stats_json(top) */
@@ -460,6 +472,7 @@ all_contexts(void)
 	all[6] = selfref;
 	all[7] = gen;
 	all[8] = bump;
+	all[9] = slab;
 	return all;
 }
 
@@ -504,13 +517,13 @@ dump_warnings(const mcxt_walk *w)
 
 /*
  * The only warning a walk of an intact tree gives: the chunks of the
- * Generation and Bump contexts are not walked (their counters are).
+ * Generation, Slab and Bump contexts are not walked (their counters are).
  */
 static bool
 only_expected_warning(const mcxt_walk *w)
 {
 	return w->nwarnings == 1 &&
-		strstr(w->warnings[0], "2 contexts of types whose chunks are not walked yet") != NULL;
+		strstr(w->warnings[0], "3 contexts of types whose chunks are not walked yet") != NULL;
 }
 
 /* ---- tests ---------------------------------------------------------------------- */
@@ -534,6 +547,7 @@ test_tree(void)
 		{"SelfRef", "TopMemoryContext", 1, "TopMemoryContext/SelfRef"},
 		{"GenContext", "TopMemoryContext", 1, "TopMemoryContext/GenContext"},
 		{"BumpContext", "TopMemoryContext", 1, "TopMemoryContext/BumpContext"},
+		{"SlabContext", "TopMemoryContext", 1, "TopMemoryContext/SlabContext"},
 	};
 	mcxt_walk  *w = s1.w;
 
@@ -567,7 +581,8 @@ test_tree(void)
 		CHECK_EQ(w->ctx[ci].level, want[k].level);
 		CHECK_STR(w->ctx[ci].path, want[k].path);
 		CHECK_STR(w->ctx[ci].type_name, strcmp(want[k].name, "GenContext") == 0 ? "Generation" :
-				  strcmp(want[k].name, "BumpContext") == 0 ? "Bump" : "AllocSet");
+				  strcmp(want[k].name, "BumpContext") == 0 ? "Bump" :
+				  strcmp(want[k].name, "SlabContext") == 0 ? "Slab" : "AllocSet");
 		if (want[k].parent == NULL)
 			CHECK_EQ(w->ctx[ci].parent, -1);
 		else if (CHECK(w->ctx[ci].parent >= 0))

@@ -61,6 +61,7 @@ typedef enum mcxt_ctx_kind
 	MCXT_KIND_UNKNOWN = 0,
 	MCXT_KIND_ASET,				/* AllocSet: blocks, chunks, power-of-two freelists */
 	MCXT_KIND_BLOCKS,			/* a block list gives the counters; chunks not walked */
+	MCXT_KIND_SLAB,				/* fixed-size slots in equal blocks; chunks not walked */
 	MCXT_KIND_OTHER				/* known type without a storage walker: tree only */
 } mcxt_ctx_kind;
 
@@ -86,6 +87,31 @@ typedef struct mcxt_layout_blocks
 	mcxt_layout_field nfree;	/* freed chunks still in the block */
 } mcxt_layout_blocks;
 
+/*
+ * A slab context (libmcxt's Slab, after PostgreSQL's SlabStats): total =
+ * header_size + nblocks * block_size; free slots are the nfree of every
+ * block on the lists plus nempty * chunks_per_block, each full_chunk_size
+ * bytes.  Blocks are found on lists[0 .. nlists) and the empty list.
+ */
+typedef struct mcxt_layout_slab
+{
+	mcxt_layout_field full_chunk_size;
+	mcxt_layout_field block_size;
+	mcxt_layout_field chunks_per_block;
+	mcxt_layout_field nempty;
+	mcxt_layout_field nblocks;
+	mcxt_layout_field header_size;
+	mcxt_layout_field empty;	/* head of the empty list */
+	uint32_t	lists_offset;	/* nlists block pointers in the context */
+	uint32_t	nlists;
+	uint32_t	hdr_size;		/* block header */
+	mcxt_layout_field owner;
+	mcxt_layout_field next;
+	mcxt_layout_field nfree;
+	mcxt_layout_field check;
+	uint64_t	check_xor;
+} mcxt_layout_slab;
+
 /* One context type: the value of the type field that identifies it. */
 typedef struct mcxt_layout_type
 {
@@ -93,6 +119,7 @@ typedef struct mcxt_layout_type
 	const char *name;			/* "AllocSet" */
 	mcxt_ctx_kind kind;
 	const mcxt_layout_blocks *blocks;	/* MCXT_KIND_BLOCKS */
+	const mcxt_layout_slab *slab;	/* MCXT_KIND_SLAB */
 } mcxt_layout_type;
 
 /*

@@ -100,6 +100,24 @@ static const mcxt_layout_blocks layout_mcxt_bump = {
 	.check_xor = MCXT_BLOCK_MAGIC,
 };
 
+static const mcxt_layout_slab layout_mcxt_slab = {
+	.full_chunk_size = F(mcxt_slab, full_chunk_size),
+	.block_size = F(mcxt_slab, block_size),
+	.chunks_per_block = F(mcxt_slab, chunks_per_block),
+	.nempty = F(mcxt_slab, nempty),
+	.nblocks = F(mcxt_slab, nblocks),
+	.header_size = F(mcxt_slab, header_size),
+	.empty = F(mcxt_slab, empty),
+	.lists_offset = (uint32_t) offsetof(mcxt_slab, lists),
+	.nlists = MCXT_SLAB_NLISTS,
+	.hdr_size = (uint32_t) MCXT_SLAB_BLOCKHDRSZ,
+	.owner = F(mcxt_slab_block, slab),
+	.next = F(mcxt_slab_block, next),
+	.nfree = F(mcxt_slab_block, nfree),
+	.check = F(mcxt_slab_block, check),
+	.check_xor = MCXT_BLOCK_MAGIC,
+};
+
 #define LAYOUT_MAX(a, b)	((a) > (b) ? (a) : (b))
 
 const mcxt_layout mcxt_layout_libmcxt = {
@@ -122,15 +140,16 @@ const mcxt_layout mcxt_layout_libmcxt = {
 	.thr_top = F(mcxt_thread_entry, top),
 	.thr_tid = F(mcxt_thread_entry, tid),
 
-	.ctx_size = LAYOUT_MAX(sizeof(mcxt_aset), LAYOUT_MAX(sizeof(mcxt_generation), sizeof(mcxt_bump))),
+	.ctx_size = LAYOUT_MAX(LAYOUT_MAX(sizeof(mcxt_aset), sizeof(mcxt_slab)),
+						   LAYOUT_MAX(sizeof(mcxt_generation), sizeof(mcxt_bump))),
 	.ctx_magic = F(mcxt_context, magic),
 	.ctx_magic_value = MCXT_CONTEXT_MAGIC,
 	.ctx_type = F(mcxt_context, type),
 	.types = {
-		{MCXT_TYPE_ASET, "AllocSet", MCXT_KIND_ASET, NULL},
-		{MCXT_TYPE_GENERATION, "Generation", MCXT_KIND_BLOCKS, &layout_mcxt_generation},
-		{MCXT_TYPE_SLAB, "Slab", MCXT_KIND_OTHER, NULL},
-		{MCXT_TYPE_BUMP, "Bump", MCXT_KIND_BLOCKS, &layout_mcxt_bump},
+		{MCXT_TYPE_ASET, "AllocSet", MCXT_KIND_ASET, NULL, NULL},
+		{MCXT_TYPE_GENERATION, "Generation", MCXT_KIND_BLOCKS, &layout_mcxt_generation, NULL},
+		{MCXT_TYPE_SLAB, "Slab", MCXT_KIND_SLAB, NULL, &layout_mcxt_slab},
+		{MCXT_TYPE_BUMP, "Bump", MCXT_KIND_BLOCKS, &layout_mcxt_bump, NULL},
 	},
 	.ntypes = 4,
 	.ctx_parent = F(mcxt_context, parent),

@@ -711,6 +711,118 @@ bad:
 	w->partial = true;
 }
 
+/* Record one block of a slab list; false to stop the list. */
+static bool
+walk_slab_block(mcxt_walk *w, walk_state *st, int32_t ci, const mcxt_layout_slab *S,
+				uint64_t block, uint64_t block_size, unsigned char *bh, walk_cycle *cyc)
+{
+	mcxt_ctx_info *c = &w->ctx[ci];
+	mcxt_block_info *b;
+	int			added;
+
+	if (walk_cycle_step(cyc, block) || (added = walk_set_add(&st->blocks_seen, block)) == 0)
+	{
+		mcxt_walk_warn(w, "context \"%s\" (0x%llx): block list has a cycle at 0x%llx",
+					   c->name ? c->name : "", (unsigned long long) c->addr,
+					   (unsigned long long) block);
+		return false;
+	}
+	if (added < 0 || w->nblocks >= WALK_MAX_BLOCKS ||
+		!walk_read_exact(w, block, bh, S->hdr_size) ||
+		mcxt_layout_get(bh, S->owner) != c->addr ||
+		(S->check.size && mcxt_layout_get(bh, S->check) != (block ^ S->check_xor)))
+	{
+		mcxt_walk_warn(w, "context \"%s\" (0x%llx): 0x%llx is not one of its blocks",
+					   c->name ? c->name : "", (unsigned long long) c->addr,
+					   (unsigned long long) block);
+		return false;
+	}
+	if (!walk_grow(w, (void **) &w->blocks, &st->blk_cap, w->nblocks, sizeof(*b)))
+		return false;
+	b = &w->blocks[w->nblocks++];
+	b->addr = block;
+	b->endptr = block + block_size;
+	b->freeptr = b->endptr;
+	b->ctx = ci;
+	b->hdr_size = S->hdr_size;
+	b->chunks_ok = true;
+	c->nblocks_walked++;
+	return true;
+}
+
+/*
+ * A slab context: the counters as its stats method computes them, and its
+ * blocks recorded (for chunk decode) from every list.
+ */
+static void
+walk_slab(mcxt_walk *w, walk_state *st, int32_t ci, const unsigned char *hdr,
+		  const mcxt_layout_slab *S)
+{
+	const mcxt_layout *L = w->layout;
+	mcxt_ctx_info *c = &w->ctx[ci];
+	uint64_t	fcs = mcxt_layout_get(hdr, S->full_chunk_size);
+	uint64_t	bsize = mcxt_layout_get(hdr, S->block_size);
+	uint64_t	cpb = mcxt_layout_get(hdr, S->chunks_per_block);
+	uint64_t	nempty = mcxt_layout_get(hdr, S->nempty);
+	uint64_t	nblocks = mcxt_layout_get(hdr, S->nblocks);
+	unsigned char bh[128];
+	size_t		seen = 0;
+
+	c->first_block = (uint32_t) w->nblocks;
+	if (S->hdr_size > sizeof(bh) || bsize > L->max_block_size || fcs == 0 ||
+		cpb > bsize / fcs || nblocks > WALK_MAX_BLOCKS || nempty > nblocks ||
+		S->lists_offset + S->nlists * L->ptr_size > L->ctx_size)
+	{
+		mcxt_walk_warn(w, "context \"%s\" (0x%llx): slab geometry is absurd (%llu blocks of %llu bytes, %llu slots of %llu)",
+					   c->name ? c->name : "", (unsigned long long) c->addr,
+					   (unsigned long long) nblocks, (unsigned long long) bsize,
+					   (unsigned long long) cpb, (unsigned long long) fcs);
+		c->nwarnings++;
+		w->partial = true;
+		return;
+	}
+	c->total_bytes = mcxt_layout_get(hdr, S->header_size) + nblocks * bsize;
+	c->nblocks = nblocks;
+	c->free_chunks = nempty * cpb;
+	c->free_bytes = nempty * cpb * fcs;
+	for (uint32_t i = 0; i <= S->nlists; i++)
+	{
+		mcxt_layout_field f = {S->lists_offset + i * L->ptr_size, L->ptr_size};
+		uint64_t	block = i < S->nlists ? mcxt_layout_get(hdr, f) : mcxt_layout_get(hdr, S->empty);
+		walk_cycle	cyc;
+
+		walk_cycle_init(&cyc);
+		for (; block != 0; block = mcxt_layout_get(bh, S->next))
+		{
+			if (++seen > nblocks || !walk_slab_block(w, st, ci, S, block, bsize, bh, &cyc))
+			{
+				if (seen > nblocks)
+					mcxt_walk_warn(w, "context \"%s\": more blocks on its lists than the %llu it counts",
+								   c->name ? c->name : "", (unsigned long long) nblocks);
+				c->nwarnings++;
+				w->partial = true;
+				break;
+			}
+			if (i < S->nlists)
+			{
+				uint64_t	nfree = mcxt_layout_get(bh, S->nfree);
+
+				if (nfree > cpb)
+					nfree = cpb;
+				c->free_chunks += nfree;
+				c->free_bytes += nfree * fcs;
+			}
+		}
+	}
+	if (seen != nblocks)
+	{
+		mcxt_walk_warn(w, "context \"%s\": %zu blocks on its lists, %llu counted",
+					   c->name ? c->name : "", seen, (unsigned long long) nblocks);
+		c->nwarnings++;
+		w->partial = true;
+	}
+}
+
 /* Read and record the context at t; push its children. */
 static void
 walk_one_context(mcxt_walk *w, walk_state *st, const walk_todo *t)
@@ -832,6 +944,11 @@ walk_one_context(mcxt_walk *w, walk_state *st, const walk_todo *t)
 	else if (type->kind == MCXT_KIND_BLOCKS && type->blocks != NULL)
 	{
 		walk_blocks(w, st, ci, hdr, type->blocks);
+		st->nblocks_only++;
+	}
+	else if (type->kind == MCXT_KIND_SLAB && type->slab != NULL)
+	{
+		walk_slab(w, st, ci, hdr, type->slab);
 		st->nblocks_only++;
 	}
 	else
@@ -1205,7 +1322,7 @@ mcxt_walk_new(const mcxt_layout *layout, const mcxt_reader *reader, const mcxt_w
 			w->ctx[i].root = (int32_t) r;
 	}
 	if (st.nblocks_only > 0)
-		mcxt_walk_warn(w, "%zu contexts of types whose chunks are not walked yet (Generation, Bump): "
+		mcxt_walk_warn(w, "%zu contexts of types whose chunks are not walked yet (Generation, Slab, Bump): "
 					   "their counters are exact, leaks and chunk do not see their chunks",
 					   st.nblocks_only);
 	free(st.hdr);
