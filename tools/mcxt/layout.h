@@ -66,6 +66,35 @@ typedef enum mcxt_ctx_kind
 } mcxt_ctx_kind;
 
 /*
+ * A decoded chunk header.  The walker fills addr fields; the decoder says
+ * what the header claims.
+ */
+typedef struct mcxt_hdr_info
+{
+	uint64_t	size;			/* usable bytes after the header (0 when external: from the block) */
+	uint64_t	requested;		/* requested size if the header records it (checking builds), else 0 */
+	bool		external;		/* alone in its block: size = block end - user pointer */
+	bool		free_flag;		/* the header itself says "free" (free_by_flag layouts) */
+	int			freelist;		/* freelist index the size maps to, or -1 */
+} mcxt_hdr_info;
+
+struct mcxt_layout;
+
+/*
+ * Decode the chunk header whose hdr_size bytes are at hdr (read from the
+ * target at hdr_addr; block_addr is the block being walked).  Returns false
+ * when the bytes are not a valid header of this layout for this block, with
+ * a short reason in *why.  Must not read outside hdr[0 .. hdr_size).
+ * variant: for headers that read differently in checked and release builds
+ * (the image does not say which it is), which reading to apply; the walker
+ * keeps the first variant under which a block's chunks lead exactly to its
+ * free pointer.
+ */
+typedef bool (*mcxt_chunk_decode_fn) (const struct mcxt_layout *L, const unsigned char *hdr,
+									  uint64_t hdr_addr, uint64_t block_addr,
+									  mcxt_hdr_info *out, const char **why, unsigned variant);
+
+/*
  * A context type whose counters come from one list of blocks (Generation,
  * Bump): total = stats_header_bytes + the sum of (endptr - block), free =
  * the sum of (endptr - freeptr), free chunks = the sum of nfree if present.
@@ -85,6 +114,10 @@ typedef struct mcxt_layout_blocks
 	mcxt_layout_field check;	/* check == block ^ check_xor */
 	uint64_t	check_xor;
 	mcxt_layout_field nfree;	/* freed chunks still in the block */
+	/* chunks, if they can be walked: header size, decoder and its variants */
+	uint32_t	chunk_hdr_size;
+	mcxt_chunk_decode_fn decode;	/* NULL: chunks are not walked */
+	uint32_t	nvariants;
 } mcxt_layout_blocks;
 
 /*
@@ -122,30 +155,7 @@ typedef struct mcxt_layout_type
 	const mcxt_layout_slab *slab;	/* MCXT_KIND_SLAB */
 } mcxt_layout_type;
 
-/*
- * A decoded chunk header.  The walker fills addr fields; the decoder says
- * what the header claims.
- */
-typedef struct mcxt_hdr_info
-{
-	uint64_t	size;			/* usable bytes after the header (0 when external: from the block) */
-	uint64_t	requested;		/* requested size if the header records it (checking builds), else 0 */
-	bool		external;		/* alone in its block: size = block end - user pointer */
-	bool		free_flag;		/* the header itself says "free" (free_by_flag layouts) */
-	int			freelist;		/* freelist index the size maps to, or -1 */
-} mcxt_hdr_info;
 
-struct mcxt_layout;
-
-/*
- * Decode the chunk header whose hdr_size bytes are at hdr (read from the
- * target at hdr_addr; block_addr is the block being walked).  Returns false
- * when the bytes are not a valid header of this layout for this block, with
- * a short reason in *why.  Must not read outside hdr[0 .. hdr_size).
- */
-typedef bool (*mcxt_chunk_decode_fn) (const struct mcxt_layout *L, const unsigned char *hdr,
-									  uint64_t hdr_addr, uint64_t block_addr,
-									  mcxt_hdr_info *out, const char **why);
 
 /* How the roots (top contexts) are found. */
 typedef enum mcxt_root_kind

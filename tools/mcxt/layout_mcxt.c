@@ -24,11 +24,12 @@
  */
 static bool
 layout_mcxt_decode(const mcxt_layout *L, const unsigned char *hdr, uint64_t hdr_addr,
-				   uint64_t block_addr, mcxt_hdr_info *out, const char **why)
+				   uint64_t block_addr, mcxt_hdr_info *out, const char **why, unsigned variant)
 {
 	uint64_t	h;
 	uint64_t	value;
 
+	(void) variant;				/* the index and the requested size never overlap */
 	memcpy(&h, hdr, sizeof(h));
 	memset(out, 0, sizeof(*out));
 	out->freelist = -1;
@@ -72,6 +73,63 @@ layout_mcxt_decode(const mcxt_layout *L, const unsigned char *hdr, uint64_t hdr_
 	return true;
 }
 
+/*
+ * A Generation chunk header.  Its value is the chunk size in release builds
+ * (variant 0) and the requested size in checked builds (variant 1), where
+ * the chunk is max(8, MCXT_ALIGN(requested + 1)) bytes.
+ */
+static bool
+layout_mcxt_gen_decode(const mcxt_layout *L, const unsigned char *hdr, uint64_t hdr_addr,
+					   uint64_t block_addr, mcxt_hdr_info *out, const char **why,
+					   unsigned variant)
+{
+	uint64_t	h;
+	uint64_t	value;
+
+	(void) L;
+	memcpy(&h, hdr, sizeof(h));
+	memset(out, 0, sizeof(*out));
+	out->freelist = -1;
+	if (mcxt_chunk_hdr_type(h) != MCXT_TYPE_GENERATION)
+	{
+		*why = "type id is not Generation";
+		return false;
+	}
+	if (mcxt_chunk_hdr_offset(h) != hdr_addr - block_addr)
+	{
+		*why = "block offset does not match the block";
+		return false;
+	}
+	out->free_flag = (h & MCXT_CHUNK_FREE) != 0;
+	value = mcxt_chunk_hdr_value(h);
+	if (h & MCXT_CHUNK_EXTERNAL)
+	{
+		if (hdr_addr - block_addr != MCXT_GEN_BLOCKHDRSZ)
+		{
+			*why = "external chunk not at the start of its block";
+			return false;
+		}
+		out->external = true;
+		out->requested = variant == 1 ? value : 0;
+		return true;
+	}
+	if (variant == 0)
+	{
+		if (value < MCXT_MAXALIGN || value % MCXT_MAXALIGN != 0)
+		{
+			*why = "chunk size is not a positive multiple of 8";
+			return false;
+		}
+		out->size = value;
+	}
+	else
+	{
+		out->size = MCXT_ALIGN(value + 1) < MCXT_MAXALIGN ? MCXT_MAXALIGN : MCXT_ALIGN(value + 1);
+		out->requested = value;
+	}
+	return true;
+}
+
 static const mcxt_layout_blocks layout_mcxt_generation = {
 	.set_blocks = F(mcxt_generation, blocks),
 	.keeper_offset = (int64_t) MCXT_GEN_KEEPER_OFFSET,
@@ -85,6 +143,9 @@ static const mcxt_layout_blocks layout_mcxt_generation = {
 	.check = F(mcxt_gen_block, check),
 	.check_xor = MCXT_BLOCK_MAGIC,
 	.nfree = F(mcxt_gen_block, nfree),
+	.chunk_hdr_size = (uint32_t) MCXT_CHUNK_HDRSZ,
+	.decode = layout_mcxt_gen_decode,
+	.nvariants = 2,
 };
 
 static const mcxt_layout_blocks layout_mcxt_bump = {

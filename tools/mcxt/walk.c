@@ -924,6 +924,7 @@ walk_one_context(mcxt_walk *w, walk_state *st, const walk_todo *t)
 	}
 	type = walk_type(L, mcxt_layout_get(hdr, L->ctx_type));
 	c->type_name = type ? type->name : "?";
+	c->type_index = type ? (int32_t) (type - L->types) : -1;
 	c->kind = type ? type->kind : MCXT_KIND_UNKNOWN;
 	c->first_block = (uint32_t) w->nblocks;
 	if (type == NULL)
@@ -944,7 +945,8 @@ walk_one_context(mcxt_walk *w, walk_state *st, const walk_todo *t)
 	else if (type->kind == MCXT_KIND_BLOCKS && type->blocks != NULL)
 	{
 		walk_blocks(w, st, ci, hdr, type->blocks);
-		st->nblocks_only++;
+		if (type->blocks->decode == NULL)
+			st->nblocks_only++;
 	}
 	else if (type->kind == MCXT_KIND_SLAB && type->slab != NULL)
 	{
@@ -1103,7 +1105,7 @@ walk_freelist(mcxt_walk *w, size_t *free_cap, int32_t ci, unsigned i, uint64_t h
 			goto bad;
 		}
 		if (L->chunk_hdr_size > sizeof(hb) || !walk_read_exact(w, h, hb, L->chunk_hdr_size) ||
-			!L->decode(L, hb, h, w->blocks[b].addr, &hi, &why) ||
+			!L->decode(L, hb, h, w->blocks[b].addr, &hi, &why, 0) ||
 			hi.external || (hi.freelist >= 0 && (unsigned) hi.freelist != i) ||
 			(L->free_by_flag && !hi.free_flag))
 		{
@@ -1270,6 +1272,8 @@ mcxt_walk_new(const mcxt_layout *layout, const mcxt_reader *reader, const mcxt_w
 	}
 	w->layout = layout;
 	w->reader = *reader;
+	for (int i = 0; i < MCXT_LAYOUT_MAX_TYPES; i++)
+		w->variant[i] = -1;
 	w->max_warnings = opts->max_warnings ? opts->max_warnings : 1000;
 	w->cache = malloc(WALK_CACHE_SIZE);
 	if (w->cache == NULL)
@@ -1322,7 +1326,7 @@ mcxt_walk_new(const mcxt_layout *layout, const mcxt_reader *reader, const mcxt_w
 			w->ctx[i].root = (int32_t) r;
 	}
 	if (st.nblocks_only > 0)
-		mcxt_walk_warn(w, "%zu contexts of types whose chunks are not walked yet (Generation, Slab, Bump): "
+		mcxt_walk_warn(w, "%zu contexts of types whose chunks are not walked yet (Slab, Bump): "
 					   "their counters are exact, leaks and chunk do not see their chunks",
 					   st.nblocks_only);
 	free(st.hdr);
@@ -1368,8 +1372,24 @@ mcxt_walk_free(mcxt_walk *w)
 
 /* ---- chunks --------------------------------------------------------------- */
 
-bool
-mcxt_walk_block_chunks(mcxt_walk *w, int32_t bi, mcxt_chunk_fn fn, void *arg)
+/* How a block's chunks are read. */
+typedef struct walk_chunk_rules
+{
+	mcxt_chunk_decode_fn decode;
+	uint32_t	hdr_size;
+	bool		free_by_flag;
+	unsigned	variant;
+} walk_chunk_rules;
+
+/*
+ * Walk the chunks of block bi under rules r.  dry: no callbacks and no
+ * warnings; returns whether the chunks lead exactly to the free pointer
+ * (and *nchunks how many there were).  Otherwise returns false only if fn
+ * stopped the walk.
+ */
+static bool
+walk_block_chunks_with(mcxt_walk *w, int32_t bi, const walk_chunk_rules *r, bool dry,
+					   size_t *nchunks, mcxt_chunk_fn fn, void *arg)
 {
 	const mcxt_layout *L = w->layout;
 	mcxt_block_info *b = &w->blocks[bi];
@@ -1378,19 +1398,21 @@ mcxt_walk_block_chunks(mcxt_walk *w, int32_t bi, mcxt_chunk_fn fn, void *arg)
 	unsigned char hb[64];
 	const char *why = "header not readable";
 
-	if (c->kind != MCXT_KIND_ASET || L->chunk_hdr_size > sizeof(hb))
-		return true;
+	if (nchunks)
+		*nchunks = 0;
+	if (r->hdr_size > sizeof(hb))
+		return !dry;
 	while (p < b->freeptr)
 	{
 		mcxt_hdr_info hi;
 		mcxt_chunk	ch;
 
 		why = "header not readable";
-		if (!walk_read_exact(w, p, hb, L->chunk_hdr_size) ||
-			!L->decode(L, hb, p, b->addr, &hi, &why))
+		if (!walk_read_exact(w, p, hb, r->hdr_size) ||
+			!r->decode(L, hb, p, b->addr, &hi, &why, r->variant))
 			goto bad;
 		ch.hdr = p;
-		ch.ptr = p + L->chunk_hdr_size;
+		ch.ptr = p + r->hdr_size;
 		ch.ctx = b->ctx;
 		ch.block = bi;
 		ch.external = hi.external;
@@ -1411,14 +1433,18 @@ mcxt_walk_block_chunks(mcxt_walk *w, int32_t bi, mcxt_chunk_fn fn, void *arg)
 			why = "chunk runs past the block's free pointer";
 			goto bad;
 		}
-		ch.space = ch.size + L->chunk_hdr_size;
-		ch.free = L->free_by_flag ? hi.free_flag : mcxt_walk_in_freeset(w, p);
-		if (!fn(w, &ch, arg))
+		ch.space = ch.size + r->hdr_size;
+		ch.free = r->free_by_flag ? hi.free_flag : mcxt_walk_in_freeset(w, p);
+		if (nchunks)
+			(*nchunks)++;
+		if (!dry && !fn(w, &ch, arg))
 			return false;
 		p = ch.ptr + ch.size;
 	}
 	return true;
 bad:
+	if (dry)
+		return false;
 	if (b->chunks_ok)
 	{
 		mcxt_walk_warn(w, "context \"%s\": bad chunk at 0x%llx in block 0x%llx (%s); rest of the block skipped",
@@ -1428,6 +1454,58 @@ bad:
 		w->partial = true;
 	}
 	return true;
+}
+
+bool
+mcxt_walk_block_chunks(mcxt_walk *w, int32_t bi, mcxt_chunk_fn fn, void *arg)
+{
+	const mcxt_layout *L = w->layout;
+	const mcxt_ctx_info *c = &w->ctx[w->blocks[bi].ctx];
+	walk_chunk_rules r;
+	const mcxt_layout_blocks *B;
+	int			ti = c->type_index;
+
+	memset(&r, 0, sizeof(r));
+	if (c->kind == MCXT_KIND_ASET)
+	{
+		r.decode = L->decode;
+		r.hdr_size = L->chunk_hdr_size;
+		r.free_by_flag = L->free_by_flag;
+		return walk_block_chunks_with(w, bi, &r, false, NULL, fn, arg);
+	}
+	if (c->kind != MCXT_KIND_BLOCKS || ti < 0 || (B = L->types[ti].blocks) == NULL ||
+		B->decode == NULL)
+		return true;
+	r.decode = B->decode;
+	r.hdr_size = B->chunk_hdr_size;
+	r.free_by_flag = true;
+	if (w->variant[ti] < 0)
+	{
+		/* which reading of the headers is this image's?  Decide on a block with chunks. */
+		size_t		n = 0;
+
+		for (unsigned v = 0; v < B->nvariants && w->variant[ti] < 0; v++)
+		{
+			r.variant = v;
+			if (walk_block_chunks_with(w, bi, &r, true, &n, NULL, NULL) && n > 0)
+				w->variant[ti] = (int) v;
+		}
+		if (w->variant[ti] < 0)
+		{
+			if (n == 0 && w->blocks[bi].freeptr == w->blocks[bi].addr + w->blocks[bi].hdr_size)
+				return true;	/* an empty block decides nothing */
+			if (!w->variant_warned[ti])
+			{
+				mcxt_walk_warn(w, "%s chunk headers in block 0x%llx fit no known reading; its chunks are skipped",
+							   L->types[ti].name, (unsigned long long) w->blocks[bi].addr);
+				w->variant_warned[ti] = true;
+				w->partial = true;
+			}
+			return true;
+		}
+	}
+	r.variant = (unsigned) w->variant[ti];
+	return walk_block_chunks_with(w, bi, &r, false, NULL, fn, arg);
 }
 
 bool

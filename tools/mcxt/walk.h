@@ -79,6 +79,7 @@ typedef struct mcxt_ctx_info
 	char	   *ident;
 	char	   *path;			/* "TopMemoryContext/Child/Grandchild" */
 	const char *type_name;		/* from the layout, or "?" */
+	int32_t		type_index;		/* into the layout's types, or -1 */
 	mcxt_ctx_kind kind;
 	/* PostgreSQL's counters (MemoryContextCounters of this context alone) */
 	uint64_t	total_bytes;
@@ -165,6 +166,10 @@ typedef struct mcxt_walk
 	size_t		max_warnings;
 	bool		partial;		/* something could not be walked */
 	bool		oom;			/* the tool itself ran out of memory */
+
+	/* per layout type: the header variant its blocks were found to use, -1 unknown */
+	int			variant[MCXT_LAYOUT_MAX_TYPES];
+	bool		variant_warned[MCXT_LAYOUT_MAX_TYPES];
 
 	/* zero-copy: the region of the last read (data used when the reader gives it) */
 	const mcxt_region *last_region;
