@@ -583,6 +583,7 @@ test_random_corruption(void)
 				targets[nt++] = u(&b->freeptr);
 				targets[nt++] = u(&b->endptr);
 				targets[nt++] = u(&b->nchunks);
+				targets[nt++] = u(b) + MCXT_GEN_BLOCKHDRSZ;	/* its first chunk header */
 			}
 		else if (type == MCXT_TYPE_BUMP)
 			for (mcxt_bump_block *b = ((mcxt_bump *) ctxs[c])->blocks; b != NULL && nt < 1000; b = b->next)
