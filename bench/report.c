@@ -662,7 +662,7 @@ write_chart(const char *dir)
 		exit(2);
 	}
 	fprintf(f,
-			"set terminal pngcairo size 1400,900 font ',10'\n"
+			"set terminal pngcairo noenhanced size 1400,900 font ',10'\n"
 			"set output '%s/chart.png'\n"
 			"set multiplot layout 2,1 title 'libmcxt vs peers, relative to PostgreSQL 15 AllocSet "
 			"(1.0 = PG15; lower is better; log scale)'\n"
@@ -670,7 +670,7 @@ write_chart(const char *dir)
 			"set style histogram clustered gap 1\n"
 			"set style fill solid 0.85 border -1\n"
 			"set logscale y\n"
-			"set yrange [0.05:20]\n"
+			"set yrange [0.02:20]\n"
 			"set grid ytics\n"
 			"set key outside right top\n"
 			"set arrow from graph 0, first 1 to graph 1, first 1 nohead dt 2 lw 1.5 front\n"
