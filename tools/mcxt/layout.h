@@ -143,6 +143,10 @@ typedef struct mcxt_layout_slab
 	mcxt_layout_field nfree;
 	mcxt_layout_field check;
 	uint64_t	check_xor;
+	/* chunks: slots of full_chunk_size from the block header to 'unused' */
+	mcxt_layout_field unused;
+	uint32_t	chunk_hdr_size;
+	mcxt_chunk_decode_fn decode;	/* NULL: chunks are not walked */
 } mcxt_layout_slab;
 
 /* One context type: the value of the type field that identifies it. */

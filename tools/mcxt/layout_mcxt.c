@@ -161,6 +161,34 @@ static const mcxt_layout_blocks layout_mcxt_bump = {
 	.check_xor = MCXT_BLOCK_MAGIC,
 };
 
+/* A Slab slot header: the slot size comes from the context, not from here. */
+static bool
+layout_mcxt_slab_decode(const mcxt_layout *L, const unsigned char *hdr, uint64_t hdr_addr,
+						uint64_t block_addr, mcxt_hdr_info *out, const char **why,
+						unsigned variant)
+{
+	uint64_t	h;
+
+	(void) L;
+	(void) variant;
+	memcpy(&h, hdr, sizeof(h));
+	memset(out, 0, sizeof(*out));
+	out->freelist = -1;
+	if (mcxt_chunk_hdr_type(h) != MCXT_TYPE_SLAB || (h & MCXT_CHUNK_EXTERNAL))
+	{
+		*why = "type id is not Slab";
+		return false;
+	}
+	if (mcxt_chunk_hdr_offset(h) != hdr_addr - block_addr)
+	{
+		*why = "block offset does not match the block";
+		return false;
+	}
+	out->free_flag = (h & MCXT_CHUNK_FREE) != 0;
+	out->requested = mcxt_chunk_hdr_value(h);
+	return true;
+}
+
 static const mcxt_layout_slab layout_mcxt_slab = {
 	.full_chunk_size = F(mcxt_slab, full_chunk_size),
 	.block_size = F(mcxt_slab, block_size),
@@ -177,6 +205,9 @@ static const mcxt_layout_slab layout_mcxt_slab = {
 	.nfree = F(mcxt_slab_block, nfree),
 	.check = F(mcxt_slab_block, check),
 	.check_xor = MCXT_BLOCK_MAGIC,
+	.unused = F(mcxt_slab_block, unused),
+	.chunk_hdr_size = (uint32_t) MCXT_CHUNK_HDRSZ,
+	.decode = layout_mcxt_slab_decode,
 };
 
 #define LAYOUT_MAX(a, b)	((a) > (b) ? (a) : (b))

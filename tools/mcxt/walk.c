@@ -745,7 +745,27 @@ walk_slab_block(mcxt_walk *w, walk_state *st, int32_t ci, const mcxt_layout_slab
 	b->freeptr = b->endptr;
 	b->ctx = ci;
 	b->hdr_size = S->hdr_size;
-	b->chunks_ok = true;
+	b->chunks_ok = S->decode != NULL;
+	if (S->unused.size)
+	{
+		/* slots handed out so far end at 'unused' */
+		uint64_t	unused = mcxt_layout_get(bh, S->unused);
+		uint64_t	start = block + S->hdr_size;
+
+		if (unused < start || unused > b->endptr || c->slot_size == 0 ||
+			(unused - start) % c->slot_size != 0)
+		{
+			mcxt_walk_warn(w, "context \"%s\": block 0x%llx has its unused pointer 0x%llx off a slot",
+						   c->name ? c->name : "", (unsigned long long) block,
+						   (unsigned long long) unused);
+			c->nwarnings++;
+			w->partial = true;
+			b->freeptr = start;
+			b->chunks_ok = false;
+		}
+		else
+			b->freeptr = unused;
+	}
 	c->nblocks_walked++;
 	return true;
 }
@@ -781,6 +801,7 @@ walk_slab(mcxt_walk *w, walk_state *st, int32_t ci, const unsigned char *hdr,
 		w->partial = true;
 		return;
 	}
+	c->slot_size = fcs;
 	c->total_bytes = mcxt_layout_get(hdr, S->header_size) + nblocks * bsize;
 	c->nblocks = nblocks;
 	c->free_chunks = nempty * cpb;
@@ -951,7 +972,8 @@ walk_one_context(mcxt_walk *w, walk_state *st, const walk_todo *t)
 	else if (type->kind == MCXT_KIND_SLAB && type->slab != NULL)
 	{
 		walk_slab(w, st, ci, hdr, type->slab);
-		st->nblocks_only++;
+		if (type->slab->decode == NULL)
+			st->nblocks_only++;
 	}
 	else
 	{
@@ -1326,7 +1348,7 @@ mcxt_walk_new(const mcxt_layout *layout, const mcxt_reader *reader, const mcxt_w
 			w->ctx[i].root = (int32_t) r;
 	}
 	if (st.nblocks_only > 0)
-		mcxt_walk_warn(w, "%zu contexts of types whose chunks are not walked yet (Slab, Bump): "
+		mcxt_walk_warn(w, "%zu contexts of types whose chunks are not walked yet (Bump): "
 					   "their counters are exact, leaks and chunk do not see their chunks",
 					   st.nblocks_only);
 	free(st.hdr);
@@ -1379,6 +1401,7 @@ typedef struct walk_chunk_rules
 	uint32_t	hdr_size;
 	bool		free_by_flag;
 	unsigned	variant;
+	uint64_t	slot_size;		/* fixed slots (header included), or 0: sizes from headers */
 } walk_chunk_rules;
 
 /*
@@ -1426,6 +1449,8 @@ walk_block_chunks_with(mcxt_walk *w, int32_t bi, const walk_chunk_rules *r, bool
 			}
 			ch.size = b->endptr - ch.ptr;
 		}
+		else if (r->slot_size)
+			ch.size = r->slot_size - r->hdr_size;
 		else
 			ch.size = hi.size;
 		if (ch.ptr > b->freeptr || ch.size > b->freeptr - ch.ptr)
@@ -1471,6 +1496,17 @@ mcxt_walk_block_chunks(mcxt_walk *w, int32_t bi, mcxt_chunk_fn fn, void *arg)
 		r.decode = L->decode;
 		r.hdr_size = L->chunk_hdr_size;
 		r.free_by_flag = L->free_by_flag;
+		return walk_block_chunks_with(w, bi, &r, false, NULL, fn, arg);
+	}
+	if (c->kind == MCXT_KIND_SLAB && ti >= 0 && L->types[ti].slab != NULL &&
+		L->types[ti].slab->decode != NULL)
+	{
+		r.decode = L->types[ti].slab->decode;
+		r.hdr_size = L->types[ti].slab->chunk_hdr_size;
+		r.free_by_flag = true;
+		r.slot_size = c->slot_size;
+		if (r.slot_size <= r.hdr_size)
+			return true;
 		return walk_block_chunks_with(w, bi, &r, false, NULL, fn, arg);
 	}
 	if (c->kind != MCXT_KIND_BLOCKS || ti < 0 || (B = L->types[ti].blocks) == NULL ||

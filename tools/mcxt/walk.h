@@ -80,6 +80,7 @@ typedef struct mcxt_ctx_info
 	char	   *path;			/* "TopMemoryContext/Child/Grandchild" */
 	const char *type_name;		/* from the layout, or "?" */
 	int32_t		type_index;		/* into the layout's types, or -1 */
+	uint64_t	slot_size;		/* slab kinds: bytes per slot, header included */
 	mcxt_ctx_kind kind;
 	/* PostgreSQL's counters (MemoryContextCounters of this context alone) */
 	uint64_t	total_bytes;
