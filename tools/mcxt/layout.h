@@ -10,8 +10,13 @@
  * descriptor (and, where the rules differ, one small chunk decoder), never
  * touching the walker.  Only libmcxt's descriptor exists today
  * (layout_mcxt.c, built with offsetof on ../../src/chunk.h so the tool and
- * the library cannot drift).  The fields below were chosen so that these
- * fit without new code in the walker (facts: /work/shared/research):
+ * the library cannot drift).  Context types come in three storage kinds:
+ * AllocSet (blocks, chunks, power-of-two freelists; the layout's own
+ * fields), block-list types (Generation, Bump: mcxt_layout_blocks) and
+ * slab types (mcxt_layout_slab); each may have a chunk decoder, and a
+ * decoder may have variants for checked and release builds, chosen from
+ * the image.  The fields were chosen so that these fit without new code
+ * in the walker (facts: /work/shared/research):
  *
  *  - PostgreSQL 10-15: MemoryContextData {NodeTag type at 0, ...}; AllocSet
  *    blocks {aset, prev, next, freeptr, endptr}; 16-byte chunk header
@@ -22,7 +27,11 @@
  *    check word (blk_check.size 0); the NodeTag as ctx_type; mem_allocated
  *    (13+) in acct[]; the root is the pointer variable TopMemoryContext.
  *  - PostgreSQL 16/17: 8-byte MemoryChunk {method id 3/4 bits, external,
- *    30-bit value = freelist index, block offset}; the link in the user area.
+ *    30-bit value = freelist index, block offset}; the link in the user area;
+ *    with MEMORY_CONTEXT_CHECKING requested_size comes first (chunk_hdr_size
+ *    16, fl_ptr_offset 8), detectable as a decoder variant.
+ *  - PostgreSQL Generation (11+) and Bump (17+): block-list types; Slab
+ *    (10+) a slab type whose counters come from its own header.
  *  - Greenplum 6: AllocChunk {SharedChunkHeader *sharedHeader; Size size},
  *    accounting fields allBytesAlloc/allBytesFreed/maxBytesHeld in the
  *    context header (acct[] below).

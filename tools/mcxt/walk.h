@@ -14,6 +14,12 @@
  * trust.  Memory use is bounded by the number of contexts, blocks and free
  * chunks, never by what a corrupt length field claims.
  *
+ * Counters are computed as each context type's stats method does (for
+ * libmcxt: aset_stats, gen_stats, slab_stats, bump_stats), so they equal
+ * what the library itself prints.  Chunks are walked for AllocSet,
+ * Generation and Slab contexts; Bump chunks have no header in release
+ * builds and are not walked (a warning says so).
+ *
  * Ownership: mcxt_walk_new returns a walk that owns everything it points to
  * (free with mcxt_walk_free); the reader and the layout must outlive it.
  *
