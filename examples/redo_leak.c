@@ -14,13 +14,19 @@
  * process (relation cache entries, the smgr table, a per-record decode
  * context) are there as honest noise.
  *
- * Usage: redo_leak [--records N] [--seed S] [--truth FILE] [--wait]
+ * Usage: redo_leak [--records N] [--seed S] [--truth FILE] [--stats FILE] [--wait]
  *   --records N  replay N records (default 300000)
  *   --truth FILE write what the program knows about its own leak (count,
- *                chunk size, family) so a test can check the diagnosis
- *   --wait       after replaying, print "ready PID" and sleep until killed,
- *                so that a core can be taken (make demo does this)
+ *                chunk size, family, stride, the address of one leaked
+ *                chunk) so a test can check the diagnosis
+ *   --stats FILE write mcxt_stats_json of TopMemoryContext: the tree as the
+ *                library itself reports it
+ *   --wait       after replaying, print "ready PID ROUND" and wait, so that
+ *                a core can be taken (make demo does this); each SIGUSR1
+ *                replays --records more records, rewrites the files and
+ *                prints "ready" again with the next round number
  */
+#define _POSIX_C_SOURCE 200809L
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -61,6 +67,13 @@ static MemoryContext RecordDecodeContext;
 static RelCacheEntry *relcache[256];
 static uint64_t rng_state;
 static uint64_t nleaked;
+/*
+ * One leaked chunk's address, for --truth.  Kept disguised: a plain
+ * pointer would be a reference to that chunk, and the forensics tool would
+ * rightly count it as referenced.
+ */
+#define DISGUISE UINT64_C(0x5A5A5A5A5A5A5A5A)
+static uint64_t last_leaked_disguised;
 
 static uint64_t
 next_random(void)
@@ -153,6 +166,7 @@ ao_truncate_redo(const WalRecord *rec)
 
 	(void) dbpath;				/* ... used to build the segment file names ... */
 	nleaked++;
+	last_leaked_disguised = (uint64_t) (uintptr_t) dbpath ^ DISGUISE;
 }
 
 static void
@@ -187,37 +201,10 @@ next_record(WalRecord *rec)
 	rec->datalen = 32 + (uint32_t) ((r >> 20) % 200);
 }
 
-int
-main(int argc, char **argv)
+static void
+replay(long nrecords)
 {
-	long		nrecords = 300000;
-	const char *truth = NULL;
-	int			wait = 0;
 	WalRecord	rec;
-
-	rng_state = 42;
-	for (int i = 1; i < argc; i++)
-	{
-		if (strcmp(argv[i], "--records") == 0 && i + 1 < argc)
-			nrecords = atol(argv[++i]);
-		else if (strcmp(argv[i], "--seed") == 0 && i + 1 < argc)
-			rng_state = strtoull(argv[++i], NULL, 10);
-		else if (strcmp(argv[i], "--truth") == 0 && i + 1 < argc)
-			truth = argv[++i];
-		else if (strcmp(argv[i], "--wait") == 0)
-			wait = 1;
-		else
-		{
-			fprintf(stderr, "usage: %s [--records N] [--seed S] [--truth FILE] [--wait]\n", argv[0]);
-			return 2;
-		}
-	}
-
-	MemoryContextInit();
-	CacheMemoryContext = AllocSetContextCreate(TopMemoryContext, "CacheMemoryContext",
-											   ALLOCSET_DEFAULT_SIZES);
-	RecordDecodeContext = AllocSetContextCreate(TopMemoryContext, "WAL record decoding",
-												ALLOCSET_SMALL_SIZES);
 
 	/* the startup process replays in TopMemoryContext */
 	MemoryContextSwitchTo(TopMemoryContext);
@@ -247,9 +234,11 @@ main(int argc, char **argv)
 		}
 		MemoryContextReset(RecordDecodeContext);
 	}
+}
 
-	printf("replayed %ld records; %llu leaked chunks of 128 bytes (base/%%u) in TopMemoryContext\n",
-		   nrecords, (unsigned long long) nleaked);
+static int
+write_files(const char *truth, const char *stats, long replayed, int round)
+{
 	if (truth != NULL)
 	{
 		FILE	   *f = fopen(truth, "w");
@@ -260,16 +249,84 @@ main(int argc, char **argv)
 			return 1;
 		}
 		fprintf(f, "context=TopMemoryContext\nchunk_size=128\nfamily=base/%%u\n"
-				"count=%llu\nstride=%zu\n", (unsigned long long) nleaked,
-				(size_t) 128 + sizeof(uint64_t));
+				"count=%llu\nstride=%zu\nsample_addr=0x%llx\nrecords=%ld\nround=%d\n",
+				(unsigned long long) nleaked, (size_t) 128 + sizeof(uint64_t),
+				(unsigned long long) (last_leaked_disguised ^ DISGUISE), replayed, round);
 		fclose(f);
 	}
-	if (wait)
+	if (stats != NULL)
 	{
-		printf("ready %d\n", (int) getpid());
+		FILE	   *f = fopen(stats, "w");
+
+		if (f == NULL || mcxt_stats_json(TopMemoryContext, f) != 0)
+		{
+			perror(stats);
+			return 1;
+		}
+		fclose(f);
+	}
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	long		nrecords = 300000;
+	long		replayed = 0;
+	const char *truth = NULL;
+	const char *stats = NULL;
+	int			wait = 0;
+	int			round = 1;
+	sigset_t	usr1;
+
+	rng_state = 42;
+	for (int i = 1; i < argc; i++)
+	{
+		if (strcmp(argv[i], "--records") == 0 && i + 1 < argc)
+			nrecords = atol(argv[++i]);
+		else if (strcmp(argv[i], "--seed") == 0 && i + 1 < argc)
+			rng_state = strtoull(argv[++i], NULL, 10);
+		else if (strcmp(argv[i], "--truth") == 0 && i + 1 < argc)
+			truth = argv[++i];
+		else if (strcmp(argv[i], "--stats") == 0 && i + 1 < argc)
+			stats = argv[++i];
+		else if (strcmp(argv[i], "--wait") == 0)
+			wait = 1;
+		else
+		{
+			fprintf(stderr, "usage: %s [--records N] [--seed S] [--truth FILE] [--stats FILE] [--wait]\n",
+					argv[0]);
+			return 2;
+		}
+	}
+
+	/* SIGUSR1 is taken synchronously, between records, never in a handler */
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &usr1, NULL);
+
+	MemoryContextInit();
+	CacheMemoryContext = AllocSetContextCreate(TopMemoryContext, "CacheMemoryContext",
+											   ALLOCSET_DEFAULT_SIZES);
+	RecordDecodeContext = AllocSetContextCreate(TopMemoryContext, "WAL record decoding",
+												ALLOCSET_SMALL_SIZES);
+	for (;;)
+	{
+		int			sig;
+
+		replay(nrecords);
+		replayed += nrecords;
+		printf("replayed %ld records; %llu leaked chunks of 128 bytes (base/%%u) in TopMemoryContext\n",
+			   replayed, (unsigned long long) nleaked);
+		if (write_files(truth, stats, replayed, round) != 0)
+			return 1;
+		if (!wait)
+			break;
+		printf("ready %d %d\n", (int) getpid(), round);
 		fflush(stdout);
-		for (;;)
-			pause();
+		if (sigwait(&usr1, &sig) != 0)
+			return 1;
+		round++;
 	}
 	MemoryContextStats(TopMemoryContext);
 	mcxt_thread_cleanup();

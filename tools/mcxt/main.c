@@ -36,9 +36,12 @@ typedef struct command
 	const char *summary;
 } command;
 
-/* Next: contexts, leaks, chunk, diff (one line each, see main.h). */
 static const command commands[] = {
 	{"info", do_info, help_info, "what the image is: executable, mappings, threads, what is missing, libmcxt registry"},
+	{"contexts", do_contexts, help_contexts, "the memory-context trees, in MemoryContextStats' format"},
+	{"leaks", do_leaks, help_leaks, "ranked leak suspects: chunks grouped by context, size and content family"},
+	{"chunk", do_chunk, help_chunk, "the context, block and chunk holding an address, with a dump"},
+	{"diff", do_diff, help_diff, "what grew between two images of the same program"},
 	{"strings", do_strings, help_strings, "histogram of printable strings in writable anonymous memory"},
 	{"find", do_find, help_find, "addresses of a string or byte pattern, with a stride histogram"},
 	{"help", do_help, help_help, "help for mcxt or one command"},

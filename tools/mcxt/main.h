@@ -3,7 +3,7 @@
  *	  What the command files share with main.c: the command prototypes, the
  *	  options every command takes (the TARGET), and the argument helpers.
  *
- * Adding a command (contexts, leaks, chunk, diff are next): write
+ * Adding a command: write
  * cmd_NAME.c with do_NAME(argc, argv) and help_NAME(), declare them here,
  * add one line to commands[] in main.c, and document it in docs/mcxt.md.
  * A command parses its own argv (the words after its name), handing each
@@ -66,5 +66,14 @@ int			do_find(int argc, char **argv);
 void		help_info(void);
 void		help_strings(void);
 void		help_find(void);
+/* cmd_walk.c: the commands that walk the context trees */
+int			do_contexts(int argc, char **argv);
+int			do_leaks(int argc, char **argv);
+int			do_chunk(int argc, char **argv);
+int			do_diff(int argc, char **argv);
+void		help_contexts(void);
+void		help_leaks(void);
+void		help_chunk(void);
+void		help_diff(void);
 
 #endif							/* MCXT_TOOL_MAIN_H */

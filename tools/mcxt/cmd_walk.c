@@ -1,0 +1,448 @@
+/*
+ * cmd_walk.c
+ *	  The commands that walk the memory-context trees of an image:
+ *	    mcxt contexts TARGET     the trees, in MemoryContextStats' format
+ *	    mcxt leaks TARGET        ranked leak suspects
+ *	    mcxt chunk TARGET ADDR   the context, block and chunk holding ADDR
+ *	    mcxt diff A B            what grew between two images
+ *
+ * Each opens its image(s), adapts the image to the walker's reader (the
+ * walker reads nothing else), walks with libmcxt's layout from the
+ * registry the walker finds by symbol or by its magic, and hands the walk
+ * to the analyses and reports.  Problems in the image become warnings on
+ * stderr (or inside the JSON); an image with no context tree at all is an
+ * input error (exit 1).
+ */
+#define _GNU_SOURCE
+#include "main.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "analyze.h"
+#include "layout.h"
+#include "report.h"
+#include "walk.h"
+
+/* ---- the image as the walker's reader ------------------------------------ */
+
+static size_t
+reader_read(void *arg, uint64_t addr, void *buf, size_t len)
+{
+	return image_read((image_t *) arg, addr, buf, len);
+}
+
+/*
+ * Regions for the reference scan and pointer detection: every readable
+ * region; writable ones are scanned.  Zero-copy bytes only when the core
+ * holds the whole region.
+ */
+static bool
+reader_region(void *arg, size_t i, mcxt_region *out)
+{
+	image_t    *im = arg;
+	const image_region *r;
+
+	if (i >= image_nregions(im))
+		return false;
+	r = image_region_get(im, i);
+	out->start = r->start;
+	out->end = r->end;
+	out->writable = (r->prot & IMG_PROT_W) != 0 && !(r->flags & IMG_REG_SPECIAL);
+	out->data = (r->data != NULL && r->present == r->end - r->start) ? r->data : NULL;
+	return true;
+}
+
+static bool
+reader_symbol(void *arg, const char *name, uint64_t *addr)
+{
+	return image_symbol((image_t *) arg, name, addr, NULL);
+}
+
+typedef struct walked
+{
+	image_t    *im;
+	mcxt_reader reader;
+	mcxt_walk  *w;
+} walked;
+
+/*
+ * Open a target and walk it.  Returns false after printing why (the exit
+ * code is then MCXT_EXIT_INPUT).
+ */
+static bool
+walk_target(target_args *t, walked *out)
+{
+	mcxt_walk_opts wopts = {0};
+
+	memset(out, 0, sizeof(*out));
+	out->im = target_open(t);
+	if (out->im == NULL)
+		return false;
+	out->reader.arg = out->im;
+	out->reader.read = reader_read;
+	out->reader.region = reader_region;
+	out->reader.symbol = reader_symbol;
+	out->w = mcxt_walk_new(&mcxt_layout_libmcxt, &out->reader, &wopts);
+	/* the process may run again: everything needed is in the walk */
+	if (out->w == NULL)
+	{
+		p_err("%s: out of memory while walking the context trees", image_target(out->im));
+		image_close(out->im);
+		return false;
+	}
+	if (out->w->nctx == 0)
+	{
+		mcxt_report_warnings_text(stderr, out->w);
+		p_err("%s: no libmcxt context tree found (no registry by symbol or magic, "
+					"or its roots are unreadable)", image_target(out->im));
+		mcxt_walk_free(out->w);
+		image_close(out->im);
+		return false;
+	}
+	return true;
+}
+
+static void
+walked_close(walked *wk)
+{
+	if (!json_output)
+		mcxt_report_warnings_text(stderr, wk->w);
+	print_image_warnings(wk->im);
+	mcxt_walk_free(wk->w);
+	image_close(wk->im);
+}
+
+/* Options shared by the walking commands; returns 1 if consumed, -1 on error. */
+static int
+walk_option(const char *cmd, mcxt_report_opts *ro, int argc, char **argv, int *i)
+{
+	const char *v;
+	bool		err = false;
+	uint64_t	n;
+
+	if ((v = option_value("--top", argc, argv, i, &err)) || err)
+	{
+		if (err || !parse_u64(v, &n))
+			return usage_error(cmd, "--top needs a number"), -1;
+		ro->top = (size_t) n;
+		return 1;
+	}
+	if ((v = option_value("--max-level", argc, argv, i, &err)) || err)
+	{
+		if (err || !parse_u64(v, &n) || n == 0 || n > 100000)
+			return usage_error(cmd, "--max-level needs a number from 1"), -1;
+		ro->max_level = (int) n;
+		return 1;
+	}
+	if ((v = option_value("--max-children", argc, argv, i, &err)) || err)
+	{
+		if (err || !parse_u64(v, &n) || n == 0 || n > 1000000)
+			return usage_error(cmd, "--max-children needs a number from 1"), -1;
+		ro->max_children = (int) n;
+		return 1;
+	}
+	if (strcmp(argv[*i], "--pg-format") == 0)
+	{
+		ro->pg_format = true;
+		return 1;
+	}
+	return 0;
+}
+
+/* ---- contexts ------------------------------------------------------------ */
+
+void
+help_contexts(void)
+{
+	printf("Usage: mcxt contexts TARGET [--pg-format] [--max-level N] [--max-children N] [--json]\n"
+		   "\n"
+		   "Every memory-context tree of the image (one per thread of a libmcxt program),\n"
+		   "one line per context in PostgreSQL's MemoryContextStats format:\n"
+		   "  NAME: T total in B blocks; F free (C chunks); U used[: IDENT]\n"
+		   "indented two spaces per level, followed by the accounting fields (current,\n"
+		   "cumulative allocated and freed, peak), and a grand total.\n"
+		   "\n"
+		   "  --pg-format       PostgreSQL's lines only, without the accounting fields\n"
+		   "  --max-level N     levels shown (default 100); deeper contexts are summed\n"
+		   "  --max-children N  children shown per parent (default 100); the rest are summed\n"
+		   "JSON: {\"contexts\": [{name, ident, type, level, parent, path, total_bytes,\n"
+		   "       total_nblocks, free_bytes, free_chunks, used_bytes, ...}], ...}\n"
+		   "\n%s", TARGET_USAGE);
+}
+
+int
+do_contexts(int argc, char **argv)
+{
+	target_args t = {0};
+	mcxt_report_opts ro = {0};
+	walked		wk;
+
+	for (int i = 0; i < argc; i++)
+	{
+		int			r = target_option(&t, argc, argv, &i);
+
+		if (r == 0)
+			r = walk_option("contexts", &ro, argc, argv, &i);
+		if (r < 0)
+			return MCXT_EXIT_USAGE;
+		if (r > 0)
+			continue;
+		if (argv[i][0] == '-' && argv[i][1] != '\0')
+			return usage_error("contexts", "unknown option '%s'", argv[i]);
+		if (!target_positional(&t, argv[i]))
+			return usage_error("contexts", "unexpected argument '%s'", argv[i]);
+	}
+	if (t.help)
+	{
+		help_contexts();
+		return MCXT_EXIT_OK;
+	}
+	if (!t.core && !t.pid)
+		return usage_error("contexts", "no TARGET: give a core file or --pid PID");
+	if (!walk_target(&t, &wk))
+		return MCXT_EXIT_INPUT;
+	image_release(wk.im);
+	if (json_output)
+		mcxt_report_contexts_json(stdout, wk.w);
+	else
+		mcxt_report_contexts_text(stdout, wk.w, &ro);
+	walked_close(&wk);
+	return MCXT_EXIT_OK;
+}
+
+/* ---- leaks --------------------------------------------------------------- */
+
+void
+help_leaks(void)
+{
+	printf("Usage: mcxt leaks TARGET [--top N] [--no-ref-scan] [--json]\n"
+		   "\n"
+		   "Ranked leak suspects: live chunks grouped by context, chunk size and content\n"
+		   "family (digits become %%u, hex %%x, pointers into the image %%p, so base/16392\n"
+		   "and base/16393 are one family base/%%u), largest total first.  For each: the\n"
+		   "context path, chunk size, count, bytes, share of the context, a sample, the\n"
+		   "dominant stride between neighbouring members, the blocks they span, and how\n"
+		   "many no word of writable memory points to (unreferenced: leaked for certain\n"
+		   "in a long-lived context).\n"
+		   "\n"
+		   "  --top N          suspects shown (default 20)\n"
+		   "  --no-ref-scan    skip the reference scan over writable memory\n"
+		   "JSON: {\"suspects\": [{context, context_path, chunk_size, count, total_bytes,\n"
+		   "       share, family, sample, stride, unreferenced, ...}], ...}\n"
+		   "\n%s", TARGET_USAGE);
+}
+
+int
+do_leaks(int argc, char **argv)
+{
+	target_args t = {0};
+	mcxt_report_opts ro = {0};
+	mcxt_suspects_opts so = {0};
+	mcxt_suspects *s;
+	walked		wk;
+
+	for (int i = 0; i < argc; i++)
+	{
+		int			r = target_option(&t, argc, argv, &i);
+
+		if (r == 0)
+			r = walk_option("leaks", &ro, argc, argv, &i);
+		if (r < 0)
+			return MCXT_EXIT_USAGE;
+		if (r > 0)
+			continue;
+		if (strcmp(argv[i], "--no-ref-scan") == 0)
+			so.no_ref_scan = true;
+		else if (argv[i][0] == '-' && argv[i][1] != '\0')
+			return usage_error("leaks", "unknown option '%s'", argv[i]);
+		else if (!target_positional(&t, argv[i]))
+			return usage_error("leaks", "unexpected argument '%s'", argv[i]);
+	}
+	if (t.help)
+	{
+		help_leaks();
+		return MCXT_EXIT_OK;
+	}
+	if (!t.core && !t.pid)
+		return usage_error("leaks", "no TARGET: give a core file or --pid PID");
+	if (!walk_target(&t, &wk))
+		return MCXT_EXIT_INPUT;
+	if (ro.top)
+		so.scan_top = ro.top > 20 ? ro.top : 0;
+	s = mcxt_suspects_find(wk.w, &so);
+	image_release(wk.im);
+	if (s == NULL)
+	{
+		p_err("%s: out of memory while grouping chunks", image_target(wk.im));
+		walked_close(&wk);
+		return MCXT_EXIT_INPUT;
+	}
+	if (json_output)
+		mcxt_report_suspects_json(stdout, wk.w, s, &ro);
+	else
+		mcxt_report_suspects_text(stdout, wk.w, s, &ro);
+	mcxt_suspects_free(s);
+	walked_close(&wk);
+	return MCXT_EXIT_OK;
+}
+
+/* ---- chunk ---------------------------------------------------------------- */
+
+void
+help_chunk(void)
+{
+	printf("Usage: mcxt chunk TARGET ADDR [--dump N] [--json]\n"
+		   "\n"
+		   "Decode the memory at ADDR (hex 0x... or decimal): the context that owns it\n"
+		   "(name, path, accounting), the block, the chunk it falls in (start, size,\n"
+		   "free or allocated, the requested size when the header records it), its\n"
+		   "neighbours, and a hex and text dump of the chunk.\n"
+		   "\n"
+		   "  --dump N     bytes of the chunk to dump (default 128)\n"
+		   "\n%s", TARGET_USAGE);
+}
+
+int
+do_chunk(int argc, char **argv)
+{
+	target_args t = {0};
+	uint64_t	addr = 0;
+	uint64_t	dump = 128;
+	bool		have_addr = false;
+	mcxt_decoded d;
+	walked		wk;
+
+	for (int i = 0; i < argc; i++)
+	{
+		int			r = target_option(&t, argc, argv, &i);
+		const char *v;
+		bool		err = false;
+
+		if (r < 0)
+			return MCXT_EXIT_USAGE;
+		if (r > 0)
+			continue;
+		if ((v = option_value("--dump", argc, argv, &i, &err)) || err)
+		{
+			if (err || !parse_u64(v, &dump) || dump > (1u << 20))
+				return usage_error("chunk", "--dump needs a number of bytes (at most 1 MB)");
+		}
+		else if (argv[i][0] == '-' && argv[i][1] != '\0')
+			return usage_error("chunk", "unknown option '%s'", argv[i]);
+		else if (t.core == NULL && !t.pid && target_positional(&t, argv[i]))
+			continue;
+		else if (!have_addr)
+		{
+			if (!parse_u64(argv[i], &addr))
+				return usage_error("chunk", "'%s' is not an address", argv[i]);
+			have_addr = true;
+		}
+		else
+			return usage_error("chunk", "unexpected argument '%s'", argv[i]);
+	}
+	if (t.help)
+	{
+		help_chunk();
+		return MCXT_EXIT_OK;
+	}
+	if (!t.core && !t.pid)
+		return usage_error("chunk", "no TARGET: give a core file or --pid PID");
+	if (!have_addr)
+		return usage_error("chunk", "no ADDR to decode");
+	if (!walk_target(&t, &wk))
+		return MCXT_EXIT_INPUT;
+	(void) mcxt_decode_addr(wk.w, addr, &d);
+	if (json_output)
+		mcxt_report_decoded_json(stdout, wk.w, &d, (size_t) dump);
+	else
+		mcxt_report_decoded_text(stdout, wk.w, &d, (size_t) dump);
+	image_release(wk.im);
+	walked_close(&wk);
+	/* an address in no context is an answer, not an error */
+	return MCXT_EXIT_OK;
+}
+
+/* ---- diff ----------------------------------------------------------------- */
+
+void
+help_diff(void)
+{
+	printf("Usage: mcxt diff A B [--top N] [--json]\n"
+		   "\n"
+		   "Growth between two images of the same program (cores taken hours or days\n"
+		   "apart, or a core and --pid): the contexts whose totals changed, matched by\n"
+		   "context path, and the suspect families whose counts changed, largest growth\n"
+		   "first.  A and B are core files; at most one of them may be --pid PID.\n"
+		   "\n"
+		   "  --top N     rows shown per table (default 20)\n"
+		   "\n%s", TARGET_USAGE);
+}
+
+int
+do_diff(int argc, char **argv)
+{
+	target_args ta = {0};
+	target_args tb = {0};
+	mcxt_report_opts ro = {0};
+	mcxt_suspects_opts so = {.no_ref_scan = true};
+	walked		wa;
+	walked		wb;
+	mcxt_suspects *sa;
+	mcxt_suspects *sb;
+	mcxt_diff  *df;
+	int			rc = MCXT_EXIT_OK;
+
+	for (int i = 0; i < argc; i++)
+	{
+		int			r;
+
+		/* --pid and the shared options go to whichever target is still open */
+		r = target_option(ta.core || ta.pid ? &tb : &ta, argc, argv, &i);
+		if (r == 0)
+			r = walk_option("diff", &ro, argc, argv, &i);
+		if (r < 0)
+			return MCXT_EXIT_USAGE;
+		if (r > 0)
+			continue;
+		if (argv[i][0] == '-' && argv[i][1] != '\0')
+			return usage_error("diff", "unknown option '%s'", argv[i]);
+		if (!target_positional(&ta, argv[i]) && !target_positional(&tb, argv[i]))
+			return usage_error("diff", "unexpected argument '%s'", argv[i]);
+	}
+	if (ta.help || tb.help)
+	{
+		help_diff();
+		return MCXT_EXIT_OK;
+	}
+	if ((!ta.core && !ta.pid) || (!tb.core && !tb.pid))
+		return usage_error("diff", "two images needed: mcxt diff A B");
+	tb.opts = ta.opts;
+	if (!walk_target(&ta, &wa))
+		return MCXT_EXIT_INPUT;
+	image_release(wa.im);
+	if (!walk_target(&tb, &wb))
+	{
+		walked_close(&wa);
+		return MCXT_EXIT_INPUT;
+	}
+	image_release(wb.im);
+	sa = mcxt_suspects_find(wa.w, &so);
+	sb = mcxt_suspects_find(wb.w, &so);
+	df = (sa && sb) ? mcxt_diff_compute(wa.w, sa, wb.w, sb) : NULL;
+	if (df == NULL)
+	{
+		p_err("out of memory while comparing the images");
+		rc = MCXT_EXIT_INPUT;
+	}
+	else if (json_output)
+		mcxt_report_diff_json(stdout, df);
+	else
+		mcxt_report_diff_text(stdout, df, &ro);
+	mcxt_diff_free(df);
+	mcxt_suspects_free(sa);
+	mcxt_suspects_free(sb);
+	walked_close(&wa);
+	walked_close(&wb);
+	return rc;
+}
