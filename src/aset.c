@@ -164,62 +164,6 @@ aset_value(unsigned idx, size_t requested)
 	return (uint64_t) idx | ((uint64_t) requested << MCXT_ASET_IDX_BITS);
 }
 
-/* Level 2: fill [from, to) of a chunk as new memory, still "undefined" to valgrind. */
-static void
-aset_mark_new(char *ptr, size_t from, size_t to)
-{
-#if MCXT_DEBUG >= 2
-	memset(ptr + from, MCXT_NEW_BYTE, to - from);
-#endif
-	MCXT_MEM_UNDEFINED(ptr + from, to - from);
-}
-
-/*
- * Everything after the requested size is out of bounds: the sentinel byte
- * (level 2) and the rest of the chunk, which is a redzone under a tool.
- */
-static void
-aset_mark_tail(char *ptr, size_t size, size_t chunk_size)
-{
-#if MCXT_DEBUG >= 2
-	MCXT_MEM_UNDEFINED(ptr + size, 1);
-	ptr[size] = (char) MCXT_SENTINEL_BYTE;
-#endif
-	MCXT_MEM_NOACCESS(ptr + size, chunk_size - size);
-}
-
-#if MCXT_DEBUG >= 2
-static bool
-aset_sentinel_ok(const char *ptr, size_t size)
-{
-	bool		ok;
-
-	MCXT_MEM_DEFINED((void *) (ptr + size), 1);
-	ok = (unsigned char) ptr[size] == MCXT_SENTINEL_BYTE;
-	MCXT_MEM_NOACCESS((void *) (ptr + size), 1);
-	return ok;
-}
-
-/* Level 2: the clobber pattern of a free chunk past its link, or false. */
-static bool
-aset_clobber_ok(const uint64_t *chunk, size_t chunk_size)
-{
-	const unsigned char *p = (const unsigned char *) (chunk + 2);
-	size_t		n = chunk_size - sizeof(uint64_t);
-	bool		ok = true;
-
-	MCXT_MEM_DEFINED((void *) p, n);
-	for (size_t i = 0; i < n; i++)
-		if (p[i] != MCXT_FREED_BYTE)
-		{
-			ok = false;
-			break;
-		}
-	MCXT_MEM_NOACCESS((void *) p, n);
-	return ok;
-}
-#endif
-
 /* Stop on a live chunk whose sentinel was overwritten. */
 static void
 aset_check_tail(mcxt_aset *set, const char *op, const void *ptr, uint64_t hdr)
@@ -228,7 +172,7 @@ aset_check_tail(mcxt_aset *set, const char *op, const void *ptr, uint64_t hdr)
 	bool		known;
 	size_t		req = aset_requested(hdr, &known);
 
-	if (known && !aset_sentinel_ok(ptr, req))
+	if (known && !mcxti_sentinel_ok(ptr, req))
 		mcxti_error(MCXT_ERR_CORRUPTION, &set->header,
 					"%s: detected write past chunk end in memory context \"%s\": chunk %p, requested size %zu",
 					op, set->header.name, ptr, req);
@@ -409,8 +353,8 @@ mcxti_aset_alloc_large(mcxt_aset *set, size_t size, int flags)
 	chunk += MCXT_CHUNK_HDRSZ;
 #if MCXT_ASET_CHECKED
 	MCXT_POOL_ALLOC(set, chunk, size);
-	aset_mark_new(chunk, 0, size);
-	aset_mark_tail(chunk, size, chunk_size);
+	mcxti_chunk_mark_new(chunk, 0, size);
+	mcxti_chunk_mark_tail(chunk, size, chunk_size);
 #endif
 	return chunk;
 }
@@ -517,7 +461,7 @@ mcxti_aset_alloc_checked(mcxt_aset *set, size_t size, int flags)
 	if (chunk != NULL)
 	{
 #if MCXT_DEBUG >= 2
-		if (!aset_clobber_ok(chunk, aset_chunk_size(idx)))
+		if (!mcxti_clobber_ok((char *) (chunk + 2), aset_chunk_size(idx) - sizeof(uint64_t)))
 			mcxti_error(MCXT_ERR_CORRUPTION, &set->header,
 						"detected write after pfree in chunk %p of memory context \"%s\"",
 						(void *) (chunk + 1), set->header.name);
@@ -551,8 +495,8 @@ mcxti_aset_alloc_checked(mcxt_aset *set, size_t size, int flags)
 	p = (char *) (chunk + 1);
 	mcxti_hdr_set(chunk, mcxt_chunk_make_hdr(MCXT_TYPE_ASET, aset_value(idx, size), offset, 0));
 	MCXT_POOL_ALLOC(set, p, size);
-	aset_mark_new(p, 0, size);
-	aset_mark_tail(p, size, aset_chunk_size(idx));
+	mcxti_chunk_mark_new(p, 0, size);
+	mcxti_chunk_mark_tail(p, size, aset_chunk_size(idx));
 	CTX_LEAVE(&set->header);
 	return p;
 }
@@ -722,14 +666,14 @@ aset_realloc_large(mcxt_aset *set, mcxt_aset_block *block, void *ptr, uint64_t h
 		{
 			MCXT_MEM_NOACCESS((char *) ptr - MCXT_CHUNK_HDRSZ, MCXT_CHUNK_HDRSZ);
 			if (known)
-				aset_mark_tail(ptr, old_req,
+				mcxti_chunk_mark_tail(ptr, old_req,
 							   (size_t) (block->endptr - (char *) ptr));
 			return mcxti_oom(&set->header, size, flags);
 		}
 		newptr = aset_block_start(newblock) + MCXT_CHUNK_HDRSZ;
 		MCXT_POOL_CHANGE(set, ptr, newptr, size);
 		if (known && size > old_req)
-			aset_mark_new(newptr, old_req, size);
+			mcxti_chunk_mark_new(newptr, old_req, size);
 		if (size <= MCXT_CHUNK_VALUE_MASK)
 			value = size;
 	}
@@ -755,7 +699,7 @@ aset_realloc_large(mcxt_aset *set, mcxt_aset_block *block, void *ptr, uint64_t h
 				  mcxt_chunk_make_hdr(MCXT_TYPE_ASET, value, MCXT_ASET_BLOCKHDRSZ,
 									  MCXT_CHUNK_EXTERNAL));
 #if MCXT_ASET_CHECKED
-	aset_mark_tail(newptr, size, new_chunk_size);
+	mcxti_chunk_mark_tail(newptr, size, new_chunk_size);
 #endif
 	return newptr;
 }
@@ -792,9 +736,9 @@ aset_realloc(void *ptr, uint64_t hdr, size_t size, int flags)
 			if (size > old_req)
 			{
 				MCXT_MEM_UNDEFINED((char *) ptr + old_req, size - old_req);
-				aset_mark_new(ptr, old_req, size);
+				mcxti_chunk_mark_new(ptr, old_req, size);
 			}
-			aset_mark_tail(ptr, size, oldsize);
+			mcxti_chunk_mark_tail(ptr, size, oldsize);
 			MCXT_POOL_CHANGE(set, ptr, ptr, size);
 			mcxti_hdr_set(chunk, mcxt_chunk_make_hdr(MCXT_TYPE_ASET, aset_value(idx, size),
 													 mcxt_chunk_hdr_offset(hdr), 0));
@@ -1066,7 +1010,7 @@ aset_check(mcxt_context *ctx)
 				bool		known;
 				size_t		req = aset_requested(hdr, &known);
 
-				if (known && !aset_sentinel_ok(p + MCXT_CHUNK_HDRSZ, req))
+				if (known && !mcxti_sentinel_ok(p + MCXT_CHUNK_HDRSZ, req))
 					PROBLEM("detected write past chunk end: chunk %p, requested size %zu",
 							(void *) (p + MCXT_CHUNK_HDRSZ), req);
 			}
@@ -1098,7 +1042,7 @@ aset_check(mcxt_context *ctx)
 			{
 				nfree_seen[idx]++;
 #if MCXT_DEBUG >= 2
-				if (!aset_clobber_ok((uint64_t *) p, aset_chunk_size(idx)))
+				if (!mcxti_clobber_ok(p + MCXT_CHUNK_HDRSZ + sizeof(uint64_t), aset_chunk_size(idx) - sizeof(uint64_t)))
 					PROBLEM("free chunk %p was written after pfree", (void *) (p + MCXT_CHUNK_HDRSZ));
 #endif
 			}
@@ -1111,7 +1055,7 @@ aset_check(mcxt_context *ctx)
 				if (req + MCXT_TAIL_ROOM > aset_chunk_size(idx))
 					PROBLEM("chunk %p has requested size %zu larger than its chunk (%zu)",
 							(void *) (p + MCXT_CHUNK_HDRSZ), req, aset_chunk_size(idx));
-				else if (!aset_sentinel_ok(p + MCXT_CHUNK_HDRSZ, req))
+				else if (!mcxti_sentinel_ok(p + MCXT_CHUNK_HDRSZ, req))
 					PROBLEM("detected write past chunk end: chunk %p, requested size %zu",
 							(void *) (p + MCXT_CHUNK_HDRSZ), req);
 			}
