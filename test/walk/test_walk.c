@@ -28,6 +28,27 @@
 #include "selfread.h"
 #include "walk.h"
 
+/*
+ * Under valgrind with a MCXT_VALGRIND library, valgrind's own bookkeeping of
+ * every mempool chunk is in the snapshot's memory too and points at every
+ * chunk, so the conservative reference scan rightly finds each one
+ * referenced: exact unreferenced counts hold only outside valgrind, and
+ * inside it the count is only checked to be sane.
+ */
+#ifdef MCXT_TEST_LIB_VALGRIND
+#include <valgrind/valgrind.h>
+#define UNREF_EXACT()	(!RUNNING_ON_VALGRIND)
+#else
+#define UNREF_EXACT()	1
+#endif
+#define CHECK_UNREF(got, want) \
+	do { \
+		if (UNREF_EXACT()) \
+			CHECK_EQ((got), (want)); \
+		else \
+			CHECK((got) >= 0); \
+	} while (0)
+
 /* the library's registry (exported; its type is in chunk.h) */
 extern mcxt_registry_t mcxt_registry;
 
@@ -773,7 +794,7 @@ test_suspects(void)
 	 * in plain builds; a checked library (ASan here) keeps a sentinel byte
 	 * after the request, so the chunk is the next size class up.
 	 */
-#ifndef __SANITIZE_ADDRESS__
+#if !defined(__SANITIZE_ADDRESS__) && !defined(MCXT_TEST_LIB_VALGRIND)
 	CHECK_EQ(base_space, 136);
 #endif
 	CHECK_EQ(top->chunk_size, base_space - MCXT_CHUNK_HDRSZ);
@@ -784,7 +805,7 @@ test_suspects(void)
 	CHECK_EQ(top->stride, e.stride);
 	CHECK_EQ(top->stride, base_space);
 	CHECK_EQ(top->blocks, e.blocks);
-	CHECK_EQ(top->unreferenced, (int64_t) e.unref);
+	CHECK_UNREF(top->unreferenced, (int64_t) e.unref);
 	CHECK(top->is_text);
 	CHECK(strncmp(top->sample, "base/", 5) == 0);
 	{
@@ -814,9 +835,9 @@ test_suspects(void)
 			CHECK_STR(it->family, "hex:%p,0,0,0");
 			CHECK(!it->is_text);
 			if (it->count == NSELF)
-				CHECK_EQ(it->unreferenced, NSELF);
+				CHECK_UNREF(it->unreferenced, NSELF);
 			else if (CHECK_EQ(it->count, NRING))
-				CHECK_EQ(it->unreferenced, 0);
+				CHECK_UNREF(it->unreferenced, 0);
 		}
 		CHECK_EQ(seen, 2);
 	}
@@ -895,8 +916,11 @@ test_suspects(void)
 				 base_space - MCXT_CHUNK_HDRSZ, (unsigned long long) e.live);
 		CHECK_MSG(strstr(buf, want) != NULL, "%s not in\n%s", want, buf);
 		CHECK(strstr(buf, "\"family\":\"base/%u\"") != NULL);
-		snprintf(want, sizeof(want), "\"stride\":%zu,\"unreferenced\":%llu,", base_space,
-				 (unsigned long long) e.unref);
+		if (UNREF_EXACT())
+			snprintf(want, sizeof(want), "\"stride\":%zu,\"unreferenced\":%llu,", base_space,
+					 (unsigned long long) e.unref);
+		else
+			snprintf(want, sizeof(want), "\"stride\":%zu,\"unreferenced\":", base_space);
 		CHECK_MSG(strstr(buf, want) != NULL, "%s not in\n%s", want, buf);
 		free(buf);
 		buf = NULL;
@@ -1105,7 +1129,7 @@ test_zero_copy(void)
 		CHECK_EQ(s->items[0].count, lib1.e.live);
 		CHECK_EQ(s->items[0].stride, lib1.e.stride);
 		CHECK_EQ(s->items[0].blocks, lib1.e.blocks);
-		CHECK_EQ(s->items[0].unreferenced, (int64_t) lib1.e.unref);
+		CHECK_UNREF(s->items[0].unreferenced, (int64_t) lib1.e.unref);
 	}
 	mcxt_suspects_free(s);
 	mcxt_walk_free(w);
@@ -1178,7 +1202,7 @@ test_diff(void)
 	/* the grown tree's suspects are exact too */
 	CHECK_STR(s2.s->items[0].family, "base/%u");
 	CHECK_EQ(s2.s->items[0].count, lib2.e.live);
-	CHECK_EQ(s2.s->items[0].unreferenced, (int64_t) lib2.e.unref);
+	CHECK_UNREF(s2.s->items[0].unreferenced, (int64_t) lib2.e.unref);
 	CHECK_EQ(s2.s->items[0].blocks, lib2.e.blocks);
 	CHECK_EQ(s2.s->items[0].stride, lib2.e.stride);
 	mcxt_diff_free(d);
