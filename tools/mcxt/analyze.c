@@ -126,8 +126,15 @@ an_normalise(const unsigned char *t, size_t n, char *fam)
 	fam[len] = '\0';
 }
 
-bool
-mcxt_family_of(mcxt_walk *w, const unsigned char *buf, size_t len, char *fam, char *sample)
+/*
+ * The family of len bytes of content, the sample when sample is not NULL,
+ * and in *decided how many leading bytes the answer depends on: content of
+ * the same length whose first *decided bytes are the same has the same
+ * family (pass 1 uses this to skip runs of like chunks).
+ */
+static bool
+an_family(mcxt_walk *w, const unsigned char *buf, size_t len, char *fam, char *sample,
+		  size_t *decided)
 {
 	size_t		t = 0;
 	size_t		slen = 0;
@@ -138,6 +145,7 @@ mcxt_family_of(mcxt_walk *w, const unsigned char *buf, size_t len, char *fam, ch
 	 * if its bytes happen to be printable (x86-64 heap addresses often
 	 * are: 0x55 is 'U').
 	 */
+	*decided = len < 8 ? len : 8;
 	if (len >= 8)
 	{
 		uint64_t	v;
@@ -147,12 +155,18 @@ mcxt_family_of(mcxt_walk *w, const unsigned char *buf, size_t len, char *fam, ch
 	}
 	while (!ptr_first && t < len && an_isprint(buf[t]))
 		t++;
+	/* the text test read up to and including the first unprintable byte */
+	if (!ptr_first && (t < len ? t + 1 : t) > *decided)
+		*decided = t < len ? t + 1 : t;
 	if (!ptr_first && t >= 3 && (t == len || buf[t] == '\0'))
 	{
-		size_t		n = t < MCXT_SAMPLE_MAX - 1 ? t : MCXT_SAMPLE_MAX - 1;
+		if (sample != NULL)
+		{
+			size_t		n = t < MCXT_SAMPLE_MAX - 1 ? t : MCXT_SAMPLE_MAX - 1;
 
-		memcpy(sample, buf, n);
-		sample[n] = '\0';
+			memcpy(sample, buf, n);
+			sample[n] = '\0';
+		}
 		an_normalise(buf, t, fam);
 		return true;
 	}
@@ -179,8 +193,11 @@ mcxt_family_of(mcxt_walk *w, const unsigned char *buf, size_t len, char *fam, ch
 				an_append(fam, MCXT_FAMILY_MAX, &flen, ",", 1);
 			an_append(fam, MCXT_FAMILY_MAX, &flen, s, strlen(s));
 		}
+		if (8 * nw > *decided)
+			*decided = 8 * nw;
 		if (nw == 0)
 		{
+			*decided = len;
 			for (size_t k = 0; k < len; k++)
 			{
 				char		hx[3];
@@ -189,11 +206,22 @@ mcxt_family_of(mcxt_walk *w, const unsigned char *buf, size_t len, char *fam, ch
 				an_append(fam, MCXT_FAMILY_MAX, &flen, hx, 2);
 			}
 		}
-		for (size_t k = 0; k < len && slen + 2 < MCXT_SAMPLE_MAX && k < 32; k++)
-			slen += (size_t) snprintf(sample + slen, MCXT_SAMPLE_MAX - slen, "%02x", buf[k]);
-		sample[slen] = '\0';
+		if (sample != NULL)
+		{
+			for (size_t k = 0; k < len && slen + 2 < MCXT_SAMPLE_MAX && k < 32; k++)
+				slen += (size_t) snprintf(sample + slen, MCXT_SAMPLE_MAX - slen, "%02x", buf[k]);
+			sample[slen] = '\0';
+		}
 	}
 	return false;
+}
+
+bool
+mcxt_family_of(mcxt_walk *w, const unsigned char *buf, size_t len, char *fam, char *sample)
+{
+	size_t		decided;
+
+	return an_family(w, buf, len, fam, sample, &decided);
 }
 
 /* ---- the group table ---------------------------------------------------- */
@@ -285,6 +313,7 @@ an_group(an_groups *g, int32_t ctx, uint64_t size, uint64_t space, const char *f
 		mcxt_suspect *it = &g->items[g->n];
 
 		memset(it, 0, sizeof(*it));
+		it->seq = (uint32_t) g->n;
 		it->ctx = ctx;
 		it->chunk_size = size;
 		it->chunk_space = space;
@@ -325,47 +354,131 @@ an_stride(mcxt_suspect *it, uint64_t stride)
 		it->mg_count[k]--;
 }
 
+/*
+ * Pass 1 state.  Besides the groups, it records the group of every live
+ * chunk in walk order (gid, 4 bytes a chunk) and where each block's chunks
+ * start in it, so that pass 2 (the reference scan's candidates, in address
+ * order) never reads or classifies a chunk's content again.
+ */
 typedef struct an_pass1
 {
 	an_groups	g;
 	mcxt_suspects *s;
+	uint32_t   *gid;			/* group (seq) of the i-th live chunk walked */
+	size_t		ngid;
+	size_t		capgid;
+	uint32_t   *blk_first;		/* per block: its first index into gid */
+	uint32_t   *blk_n;			/* per block: its live chunks */
+	bool		gid_ok;			/* gid holds every live chunk */
+	/* the previous classified chunk: a run of like chunks is classified once */
+	bool		memo_ok;
+	int32_t		memo_ctx;
+	uint64_t	memo_size;
+	size_t		memo_len;		/* content bytes looked at */
+	size_t		memo_decided;	/* leading bytes its family depends on */
+	uint32_t	memo_group;
+	unsigned char memo[ANALYZE_PEEK];
 } an_pass1;
+
+/*
+ * The first bytes of a chunk's content, up to ANALYZE_PEEK: in place in the
+ * image when it can, else copied into buf.  *got: how many.
+ */
+static const unsigned char *
+an_content(mcxt_walk *w, const mcxt_chunk *c, unsigned char *buf, size_t *got)
+{
+	size_t		want = c->size < ANALYZE_PEEK ? (size_t) c->size : ANALYZE_PEEK;
+	const unsigned char *p = mcxt_walk_peek(w, c->ptr, want);
+
+	if (p != NULL)
+	{
+		*got = want;
+		return p;
+	}
+	*got = mcxt_walk_read(w, c->ptr, buf, want);
+	return buf;
+}
 
 /* Read the content of a chunk and classify it. */
 static bool
 an_classify(mcxt_walk *w, const mcxt_chunk *c, char *fam, char *sample)
 {
 	unsigned char buf[ANALYZE_PEEK];
-	size_t		want = c->size < sizeof(buf) ? (size_t) c->size : sizeof(buf);
-	size_t		got = mcxt_walk_read(w, c->ptr, buf, want);
+	size_t		got;
+	const unsigned char *p = an_content(w, c, buf, &got);
 
-	return mcxt_family_of(w, buf, got, fam, sample);
+	return mcxt_family_of(w, p, got, fam, sample);
+}
+
+/* Remember the group of live chunk c (no more records once out of memory). */
+static void
+an_record(an_pass1 *p, const mcxt_chunk *c, uint32_t seq)
+{
+	if (!p->gid_ok)
+		return;
+	if (p->ngid == p->capgid)
+	{
+		size_t		nc = p->capgid ? p->capgid * 2 : 65536;
+		uint32_t   *bigger = nc <= UINT32_MAX ? realloc(p->gid, nc * sizeof(uint32_t)) : NULL;
+
+		if (bigger == NULL)
+		{
+			p->gid_ok = false;
+			return;
+		}
+		p->gid = bigger;
+		p->capgid = nc;
+	}
+	if (p->blk_n[c->block]++ == 0)
+		p->blk_first[c->block] = (uint32_t) p->ngid;
+	p->gid[p->ngid++] = seq;
 }
 
 static bool
 an_pass1_chunk(mcxt_walk *w, const mcxt_chunk *c, void *arg)
 {
 	an_pass1   *p = arg;
-	char		fam[MCXT_FAMILY_MAX];
-	char		sample[MCXT_SAMPLE_MAX];
-	bool		text;
+	unsigned char buf[ANALYZE_PEEK];
+	size_t		got;
+	const unsigned char *bytes;
 	mcxt_suspect *it;
 
 	if (c->free)
 		return true;
-	text = an_classify(w, c, fam, sample);
-	it = an_group(&p->g, c->ctx, c->size, c->space, fam, true);
-	if (it == NULL)
+	bytes = an_content(w, c, buf, &got);
+	if (p->memo_ok && c->ctx == p->memo_ctx && c->size == p->memo_size &&
+		got == p->memo_len && memcmp(bytes, p->memo, p->memo_decided) == 0)
+		it = &p->g.items[p->memo_group];
+	else
 	{
-		p->g.oom = true;
-		return false;
+		char		fam[MCXT_FAMILY_MAX];
+		char		sample[MCXT_SAMPLE_MAX];
+		size_t		decided;
+		bool		text = an_family(w, bytes, got, fam, NULL, &decided);
+
+		it = an_group(&p->g, c->ctx, c->size, c->space, fam, true);
+		if (it == NULL)
+		{
+			p->g.oom = true;
+			return false;
+		}
+		if (it->count == 0)
+		{
+			/* the sample is made once per group */
+			an_family(w, bytes, got, fam, sample, &decided);
+			it->is_text = text && strcmp(it->family, "(other)") != 0;
+			snprintf(it->sample, sizeof(it->sample), "%s", sample);
+			it->sample_addr = c->ptr;
+		}
+		p->memo_ok = true;
+		p->memo_ctx = c->ctx;
+		p->memo_size = c->size;
+		p->memo_len = got;
+		p->memo_decided = decided;
+		p->memo_group = it->seq;
+		memcpy(p->memo, bytes, decided);
 	}
-	if (it->count == 0)
-	{
-		it->is_text = text && strcmp(it->family, "(other)") != 0;
-		snprintf(it->sample, sizeof(it->sample), "%s", sample);
-		it->sample_addr = c->ptr;
-	}
+	an_record(p, c, it->seq);
 	it->count++;
 	if (it->last_block != c->block)
 	{
@@ -416,6 +529,12 @@ typedef struct an_refs
 	bool		oom;
 	an_groups  *g;
 	size_t		top;
+	/* pass 1's record: the rank (or UINT16_MAX: not a top group) of each live chunk */
+	uint16_t   *grank;
+	const an_pass1 *p1;
+	int32_t		cur_block;
+	size_t		pos;			/* next record of cur_block */
+	size_t		end;			/* end of cur_block's records */
 } an_refs;
 
 /* Is any of the top groups in this context with this chunk size? (skips classifying) */
@@ -428,25 +547,48 @@ an_top_has(const an_refs *r, int32_t ctx, uint64_t size)
 	return false;
 }
 
+/*
+ * The rank of live chunk c among the groups, from pass 1's record when it
+ * has one (the chunks of a block come in the same order in both passes),
+ * else by classifying it again (pass 1 ran out of memory, or a live
+ * process changed in between).  -1: in no group.
+ */
+static long
+an_rank_of(mcxt_walk *w, an_refs *r, const mcxt_chunk *c)
+{
+	char		fam[MCXT_FAMILY_MAX];
+	mcxt_suspect *it;
+
+	if (r->grank != NULL)
+	{
+		if (c->block != r->cur_block)
+		{
+			r->cur_block = c->block;
+			r->pos = r->p1->blk_first[c->block];
+			r->end = r->pos + r->p1->blk_n[c->block];
+		}
+		if (r->pos < r->end)
+			return r->grank[r->pos++];
+	}
+	if (r->top <= 64 && !an_top_has(r, c->ctx, c->size))
+		return -1;
+	an_classify(w, c, fam, NULL);
+	it = an_group(r->g, c->ctx, c->size, c->space, fam, false);
+	if (it == NULL && r->g->capped)
+		it = an_group(r->g, c->ctx, c->size, c->space, "(other)", false);
+	return it != NULL ? (long) (it - r->g->items) : -1;
+}
+
 static bool
 an_pass2_chunk(mcxt_walk *w, const mcxt_chunk *c, void *arg)
 {
 	an_refs    *r = arg;
-	char		fam[MCXT_FAMILY_MAX];
-	char		sample[MCXT_SAMPLE_MAX];
-	mcxt_suspect *it;
-	size_t		idx;
+	long		idx;
 
-	if (c->free || (r->top <= 64 && !an_top_has(r, c->ctx, c->size)))
+	if (c->free)
 		return true;
-	an_classify(w, c, fam, sample);
-	it = an_group(r->g, c->ctx, c->size, c->space, fam, false);
-	if (it == NULL && r->g->capped)
-		it = an_group(r->g, c->ctx, c->size, c->space, "(other)", false);
-	if (it == NULL)
-		return true;
-	idx = (size_t) (it - r->g->items);
-	if (idx >= r->top)
+	idx = an_rank_of(w, r, c);
+	if (idx < 0 || (size_t) idx >= r->top)
 		return true;
 	if (r->n == r->cap)
 	{
@@ -477,6 +619,43 @@ an_pass2_chunk(mcxt_walk *w, const mcxt_chunk *c, void *arg)
 	return true;
 }
 
+/*
+ * Turn pass 1's record (group numbers in creation order) into ranks among
+ * the top groups, 2 bytes a chunk instead of 4, and size the candidate
+ * arrays exactly.  Without a complete record, pass 2 classifies.
+ */
+static void
+an_refs_prepare(an_refs *r, an_pass1 *p1)
+{
+	uint16_t   *remap = NULL;
+	size_t		want = 0;
+
+	if (p1->gid_ok && p1->g.n <= UINT32_MAX &&
+		(remap = malloc((p1->g.n ? p1->g.n : 1) * sizeof(uint16_t))) != NULL &&
+		(r->grank = malloc((p1->ngid ? p1->ngid : 1) * sizeof(uint16_t))) != NULL)
+	{
+		for (size_t i = 0; i < p1->g.n; i++)
+			remap[p1->g.items[i].seq] = i < r->top ? (uint16_t) i : UINT16_MAX;
+		for (size_t k = 0; k < p1->ngid; k++)
+			r->grank[k] = remap[p1->gid[k]];
+		r->p1 = p1;
+		r->cur_block = -1;
+	}
+	free(remap);
+	free(p1->gid);
+	p1->gid = NULL;
+	p1->capgid = 0;
+	for (size_t i = 0; i < r->top; i++)
+		want += r->g->items[i].count;
+	if (want > 0)
+	{
+		r->ptr = malloc(want * sizeof(uint64_t));
+		r->rank = malloc(want * sizeof(uint16_t));
+		if (r->ptr != NULL && r->rank != NULL)
+			r->cap = want;
+	}
+}
+
 static bool
 an_build_buckets(an_refs *r)
 {
@@ -485,8 +664,9 @@ an_build_buckets(an_refs *r)
 	r->lo = r->ptr[0];
 	r->hi = r->ptr[r->n - 1] + r->items[r->rank[r->n - 1]].chunk_size;
 	span = r->hi - r->lo;
+	/* about one bucket per two candidates: a word in range searches a handful */
 	r->shift = 3;
-	while ((span >> r->shift) + 1 > 2 * r->n + 1024)
+	while ((span >> r->shift) + 1 > r->n / 2 + 1024)
 		r->shift++;
 	r->nbuckets = (size_t) (span >> r->shift) + 1;
 	r->bucket = malloc((r->nbuckets + 1) * sizeof(uint32_t));
@@ -603,9 +783,10 @@ an_scan_memory(mcxt_walk *w, an_refs *r)
 }
 
 static void
-an_reference_scan(mcxt_walk *w, mcxt_suspects *s, an_groups *g, size_t top)
+an_reference_scan(mcxt_walk *w, mcxt_suspects *s, an_pass1 *p1, size_t top)
 {
 	an_refs		r;
+	an_groups  *g = &p1->g;
 
 	memset(&r, 0, sizeof(r));
 	r.items = g->items;
@@ -616,7 +797,10 @@ an_reference_scan(mcxt_walk *w, mcxt_suspects *s, an_groups *g, size_t top)
 		mcxt_walk_warn(w, "no memory regions known: no reference scan");
 		return;
 	}
+	an_refs_prepare(&r, p1);
 	mcxt_walk_chunks(w, -1, true, an_pass2_chunk, &r);
+	free(r.grank);
+	r.grank = NULL;
 	if (r.oom || r.unsorted)
 	{
 		mcxt_walk_warn(w, "%s: no reference scan",
@@ -645,6 +829,7 @@ fill:
 			g->items[r.rank[k]].unreferenced++;
 	s->nscanned = top;
 done:
+	free(r.grank);
 	free(r.ptr);
 	free(r.rank);
 	free(r.seen);
@@ -662,9 +847,15 @@ mcxt_suspects_find(mcxt_walk *w, const mcxt_suspects_opts *opts)
 		return NULL;
 	memset(&p, 0, sizeof(p));
 	p.s = s;
+	p.blk_first = calloc(w->nblocks + 1, sizeof(uint32_t));
+	p.blk_n = calloc(w->nblocks + 1, sizeof(uint32_t));
+	p.gid_ok = p.blk_first != NULL && p.blk_n != NULL;
 	mcxt_walk_chunks(w, -1, false, an_pass1_chunk, &p);
 	if (p.g.oom)
+	{
 		mcxt_walk_warn(w, "out of memory while grouping chunks: suspects are partial");
+		p.gid_ok = false;
+	}
 	for (size_t i = 0; i < p.g.n; i++)
 	{
 		mcxt_suspect *it = &p.g.items[i];
@@ -695,10 +886,13 @@ mcxt_suspects_find(mcxt_walk *w, const mcxt_suspects_opts *opts)
 	if (!(opts && opts->no_ref_scan) && top > 0)
 	{
 		if (an_rehash(&p.g))
-			an_reference_scan(w, s, &p.g, top);
+			an_reference_scan(w, s, &p, top);
 		else
 			mcxt_walk_warn(w, "out of memory: no reference scan");
 	}
+	free(p.gid);
+	free(p.blk_first);
+	free(p.blk_n);
 	free(p.g.slots);
 	s->items = p.g.items;
 	s->n = p.g.n;

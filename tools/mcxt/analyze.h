@@ -21,10 +21,13 @@
  * leaked for certain; a referenced one may still be leaked.
  *
  * Reference scan design: candidates are the members of the top groups,
- * collected in block address order (so already sorted); a bucket index
- * over their address range (about one bucket per candidate) makes each
- * scanned word one range compare and, rarely, a short binary search; one
- * pass over each writable region.  Memory: 10 bytes per candidate plus 4
+ * collected in block address order (so already sorted) by a second chunk
+ * walk that reads headers only: pass 1 recorded each live chunk's group
+ * (and a run of like chunks is classified once); a bucket index over the
+ * candidates' address range (about one bucket per two candidates) makes
+ * each scanned word one range compare and, rarely, a short binary search;
+ * one pass over each writable region.  Memory: 4 bytes per live chunk in
+ * pass 1 (2 once ranked, freed before the scan), 10 per candidate plus 4
  * per bucket, and the group table (bounded: at most MCXT_MAX_GROUPS
  * families, then "(other)").
  */
@@ -57,7 +60,8 @@ typedef struct mcxt_suspect
 	uint64_t	stride_count;	/* neighbour pairs at that stride */
 	uint64_t	blocks;			/* blocks the members span */
 	int64_t		unreferenced;	/* -1: not scanned */
-	/* internal: stride tracking */
+	/* internal: the group's number in pass 1 (creation order), stride tracking */
+	uint32_t	seq;
 	uint64_t	last_ptr;
 	int32_t		last_block;
 	uint64_t	mg_stride[4];
@@ -88,7 +92,8 @@ void		mcxt_suspects_free(mcxt_suspects *s);
 /*
  * The family and sample of len bytes of chunk content (len may be less
  * than the chunk); fam and sample must hold MCXT_FAMILY_MAX and
- * MCXT_SAMPLE_MAX bytes.  Returns true if the content is text.
+ * MCXT_SAMPLE_MAX bytes (sample may be NULL: no sample).  Returns true if
+ * the content is text.
  */
 bool		mcxt_family_of(mcxt_walk *w, const unsigned char *buf, size_t len,
 						   char *fam, char *sample);

@@ -147,6 +147,19 @@ mcxt_walk_read(mcxt_walk *w, uint64_t addr, void *buf, size_t len)
 	}
 }
 
+const unsigned char *
+mcxt_walk_peek_slow(mcxt_walk *w, uint64_t addr, size_t len)
+{
+	const mcxt_region *r;
+
+	if (w->nregions == 0)
+		return NULL;
+	r = w->last_region = walk_region_of(w, addr);
+	if (r == NULL || r->data == NULL || r->end - addr < len)
+		return NULL;
+	return (const unsigned char *) r->data + (addr - r->start);
+}
+
 static bool
 walk_read_exact(mcxt_walk *w, uint64_t addr, void *buf, size_t len)
 {
@@ -1419,6 +1432,7 @@ walk_block_chunks_with(mcxt_walk *w, int32_t bi, const walk_chunk_rules *r, bool
 	const mcxt_ctx_info *c = &w->ctx[b->ctx];
 	uint64_t	p = b->addr + b->hdr_size;
 	unsigned char hb[64];
+	const unsigned char *h;
 	const char *why = "header not readable";
 
 	if (nchunks)
@@ -1431,8 +1445,14 @@ walk_block_chunks_with(mcxt_walk *w, int32_t bi, const walk_chunk_rules *r, bool
 		mcxt_chunk	ch;
 
 		why = "header not readable";
-		if (!walk_read_exact(w, p, hb, r->hdr_size) ||
-			!r->decode(L, hb, p, b->addr, &hi, &why, r->variant))
+		h = mcxt_walk_peek(w, p, r->hdr_size);
+		if (h == NULL)
+		{
+			if (!walk_read_exact(w, p, hb, r->hdr_size))
+				goto bad;
+			h = hb;
+		}
+		if (!r->decode(L, h, p, b->addr, &hi, &why, r->variant))
 			goto bad;
 		ch.hdr = p;
 		ch.ptr = p + r->hdr_size;

@@ -215,6 +215,25 @@ bool		mcxt_walk_block_chunks(mcxt_walk *w, int32_t block, mcxt_chunk_fn fn, void
 /* Read through the walk's cache: as mcxt_reader.read. */
 size_t		mcxt_walk_read(mcxt_walk *w, uint64_t addr, void *buf, size_t len);
 
+/*
+ * Zero-copy read: the address of len bytes at addr inside the image's own
+ * bytes (a mapped core), valid as long as the reader; NULL when the reader
+ * offers no such bytes there (a live process, a hole, a range that crosses
+ * a region's end): then read with mcxt_walk_read.  The inline part is the
+ * chunk walks' hot path: one compare when addr is in the last region used.
+ */
+const unsigned char *mcxt_walk_peek_slow(mcxt_walk *w, uint64_t addr, size_t len);
+
+static inline const unsigned char *
+mcxt_walk_peek(mcxt_walk *w, uint64_t addr, size_t len)
+{
+	const mcxt_region *r = w->last_region;
+
+	if (r != NULL && r->data != NULL && addr >= r->start && addr < r->end && r->end - addr >= len)
+		return (const unsigned char *) r->data + (addr - r->start);
+	return mcxt_walk_peek_slow(w, addr, len);
+}
+
 /* Index of the block containing addr (header included), or -1. */
 int32_t		mcxt_walk_find_block(const mcxt_walk *w, uint64_t addr);
 
