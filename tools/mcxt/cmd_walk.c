@@ -20,44 +20,10 @@
 #include <string.h>
 
 #include "analyze.h"
+#include "image_reader.h"
 #include "layout.h"
 #include "report.h"
 #include "walk.h"
-
-/* ---- the image as the walker's reader ------------------------------------ */
-
-static size_t
-reader_read(void *arg, uint64_t addr, void *buf, size_t len)
-{
-	return image_read((image_t *) arg, addr, buf, len);
-}
-
-/*
- * Regions for the reference scan and pointer detection: every readable
- * region; writable ones are scanned.  Zero-copy bytes only when the core
- * holds the whole region.
- */
-static bool
-reader_region(void *arg, size_t i, mcxt_region *out)
-{
-	image_t    *im = arg;
-	const image_region *r;
-
-	if (i >= image_nregions(im))
-		return false;
-	r = image_region_get(im, i);
-	out->start = r->start;
-	out->end = r->end;
-	out->writable = (r->prot & IMG_PROT_W) != 0 && !(r->flags & IMG_REG_SPECIAL);
-	out->data = (r->data != NULL && r->present == r->end - r->start) ? r->data : NULL;
-	return true;
-}
-
-static bool
-reader_symbol(void *arg, const char *name, uint64_t *addr)
-{
-	return image_symbol((image_t *) arg, name, addr, NULL);
-}
 
 typedef struct walked
 {
@@ -79,10 +45,7 @@ walk_target(target_args *t, walked *out)
 	out->im = target_open(t);
 	if (out->im == NULL)
 		return false;
-	out->reader.arg = out->im;
-	out->reader.read = reader_read;
-	out->reader.region = reader_region;
-	out->reader.symbol = reader_symbol;
+	image_reader_init(&out->reader, out->im);
 	out->w = mcxt_walk_new(&mcxt_layout_libmcxt, &out->reader, &wopts);
 	/* the process may run again: everything needed is in the walk */
 	if (out->w == NULL)

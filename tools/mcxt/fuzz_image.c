@@ -3,7 +3,8 @@
  *	  Fuzz target over the ELF parsing: the core parser (image_open_buffer)
  *	  with everything the commands do with an image afterwards (region reads,
  *	  zero-copy pointers, threads, auxv, the registry search, the string and
- *	  pattern scans), and the executable/shared-object parser (symbols,
+ *	  pattern scans, and the context walker with the leak grouping, chunk
+ *	  decode and reports), and the executable/shared-object parser (symbols,
  *	  build-id) on the same bytes.
  *
  * Built two ways:
@@ -22,12 +23,60 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "analyze.h"
 #include "elfread.h"
 #include "image.h"
+#include "image_reader.h"
 #include "registry.h"
+#include "report.h"
 #include "scan.h"
 
 int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/*
+ * The walker on whatever context trees the image claims to hold: the walk,
+ * leak grouping with a small reference scan, decoding addresses in the first
+ * blocks, and every report (to /dev/null), all on untrusted bytes.
+ */
+static void
+fuzz_walk(image_t *im)
+{
+	static FILE *devnull;
+	mcxt_reader reader;
+	mcxt_walk_opts wo = {.max_contexts = 4096, .max_warnings = 64};
+	mcxt_suspects_opts so = {.scan_top = 4};
+	mcxt_walk  *w;
+	mcxt_suspects *s;
+	mcxt_decoded d;
+
+	if (devnull == NULL && (devnull = fopen("/dev/null", "w")) == NULL)
+		return;
+	image_reader_init(&reader, im);
+	w = mcxt_walk_new(&mcxt_layout_libmcxt, &reader, &wo);
+	if (w == NULL)
+		return;
+	mcxt_report_contexts_text(devnull, w, NULL);
+	mcxt_report_contexts_json(devnull, w);
+	s = mcxt_suspects_find(w, &so);
+	if (s != NULL)
+	{
+		mcxt_report_suspects_text(devnull, w, s, NULL);
+		mcxt_report_suspects_json(devnull, w, s, NULL);
+		if (s->n > 0)
+		{
+			(void) mcxt_decode_addr(w, s->items[0].sample_addr, &d);
+			mcxt_report_decoded_json(devnull, w, &d, 64);
+		}
+		mcxt_suspects_free(s);
+	}
+	for (size_t i = 0; i < w->nblocks && i < 4; i++)
+	{
+		(void) mcxt_decode_addr(w, w->blocks[i].addr + 48, &d);
+		mcxt_report_decoded_text(devnull, w, &d, 64);
+	}
+	mcxt_report_warnings_text(devnull, w);
+	mcxt_walk_free(w);
+}
 
 static void
 fuzz_exercise_image(image_t *im)
@@ -64,6 +113,7 @@ fuzz_exercise_image(image_t *im)
 	(void) scan_memory(im, SCAN_ALL, 3, finder_feed, f);
 	(void) finder_strides(f, &n);
 	finder_free(f);
+	fuzz_walk(im);
 }
 
 int
