@@ -512,10 +512,19 @@ an_cmp_suspect(const void *a, const void *b)
 
 /* ---- the reference scan ------------------------------------------------- */
 
+/*
+ * A candidate is one word: its user pointer's offset from base (the lowest
+ * block) above its group's rank (16 bits), so ascending candidates are
+ * ascending pointers.  Offsets need 48 bits: blocks spread wider than that
+ * (no real address space is) get no reference scan.
+ */
+#define AN_RANK_BITS		16
+#define AN_OFFSET_MAX		(UINT64_MAX >> AN_RANK_BITS)
+
 typedef struct an_refs
 {
-	uint64_t   *ptr;			/* user pointers, ascending */
-	uint16_t   *rank;			/* group index of each */
+	uint64_t   *cand;			/* (ptr - base) << AN_RANK_BITS | rank, ascending */
+	uint64_t	base;
 	uint8_t    *seen;			/* referenced bits */
 	size_t		n;
 	size_t		cap;
@@ -526,6 +535,7 @@ typedef struct an_refs
 	size_t		nbuckets;
 	const mcxt_suspect *items;
 	bool		unsorted;
+	bool		too_wide;
 	bool		oom;
 	an_groups  *g;
 	size_t		top;
@@ -536,6 +546,18 @@ typedef struct an_refs
 	size_t		pos;			/* next record of cur_block */
 	size_t		end;			/* end of cur_block's records */
 } an_refs;
+
+static inline uint64_t
+an_cand_ptr(const an_refs *r, size_t k)
+{
+	return r->base + (r->cand[k] >> AN_RANK_BITS);
+}
+
+static inline size_t
+an_cand_rank(const an_refs *r, size_t k)
+{
+	return (size_t) (r->cand[k] & ((1u << AN_RANK_BITS) - 1));
+}
 
 /* Is any of the top groups in this context with this chunk size? (skips classifying) */
 static bool
@@ -590,42 +612,38 @@ an_pass2_chunk(mcxt_walk *w, const mcxt_chunk *c, void *arg)
 	idx = an_rank_of(w, r, c);
 	if (idx < 0 || (size_t) idx >= r->top)
 		return true;
+	if (c->ptr < r->base || c->ptr - r->base > AN_OFFSET_MAX)
+	{
+		r->too_wide = true;
+		return false;
+	}
 	if (r->n == r->cap)
 	{
 		size_t		nc = r->cap ? r->cap * 2 : 1024;
-		uint64_t   *np = realloc(r->ptr, nc * sizeof(uint64_t));
-		uint16_t   *nr;
+		uint64_t   *bigger = realloc(r->cand, nc * sizeof(uint64_t));
 
-		if (np == NULL)
+		if (bigger == NULL)
 		{
 			r->oom = true;
 			return false;
 		}
-		r->ptr = np;
-		nr = realloc(r->rank, nc * sizeof(uint16_t));
-		if (nr == NULL)
-		{
-			r->oom = true;
-			return false;
-		}
-		r->rank = nr;
+		r->cand = bigger;
 		r->cap = nc;
 	}
-	if (r->n > 0 && c->ptr <= r->ptr[r->n - 1])
+	if (r->n > 0 && c->ptr <= an_cand_ptr(r, r->n - 1))
 		r->unsorted = true;
-	r->ptr[r->n] = c->ptr;
-	r->rank[r->n] = (uint16_t) idx;
-	r->n++;
+	r->cand[r->n++] = (c->ptr - r->base) << AN_RANK_BITS | (uint64_t) idx;
 	return true;
 }
 
 /*
  * Turn pass 1's record (group numbers in creation order) into ranks among
- * the top groups, 2 bytes a chunk instead of 4, and size the candidate
- * arrays exactly.  Without a complete record, pass 2 classifies.
+ * the top groups, 2 bytes a chunk instead of 4, size the candidate array
+ * exactly and find the lowest block (the candidates' base).  Without a
+ * complete record, pass 2 classifies.
  */
 static void
-an_refs_prepare(an_refs *r, an_pass1 *p1)
+an_refs_prepare(mcxt_walk *w, an_refs *r, an_pass1 *p1)
 {
 	uint16_t   *remap = NULL;
 	size_t		want = 0;
@@ -647,13 +665,12 @@ an_refs_prepare(an_refs *r, an_pass1 *p1)
 	p1->capgid = 0;
 	for (size_t i = 0; i < r->top; i++)
 		want += r->g->items[i].count;
-	if (want > 0)
-	{
-		r->ptr = malloc(want * sizeof(uint64_t));
-		r->rank = malloc(want * sizeof(uint16_t));
-		if (r->ptr != NULL && r->rank != NULL)
-			r->cap = want;
-	}
+	if (want > 0 && (r->cand = malloc(want * sizeof(uint64_t))) != NULL)
+		r->cap = want;
+	r->base = UINT64_MAX;
+	for (size_t b = 0; b < w->nblocks; b++)
+		if (w->blocks[b].addr < r->base)
+			r->base = w->blocks[b].addr;
 }
 
 static bool
@@ -661,8 +678,8 @@ an_build_buckets(an_refs *r)
 {
 	uint64_t	span;
 
-	r->lo = r->ptr[0];
-	r->hi = r->ptr[r->n - 1] + r->items[r->rank[r->n - 1]].chunk_size;
+	r->lo = an_cand_ptr(r, 0);
+	r->hi = an_cand_ptr(r, r->n - 1) + r->items[an_cand_rank(r, r->n - 1)].chunk_size;
 	span = r->hi - r->lo;
 	/* about one bucket per two candidates: a word in range searches a handful */
 	r->shift = 3;
@@ -679,7 +696,7 @@ an_build_buckets(an_refs *r)
 		{
 			uint64_t	start = r->lo + ((uint64_t) b << r->shift);
 
-			while (k < r->n && r->ptr[k] < start)
+			while (k < r->n && an_cand_ptr(r, k) < start)
 				k++;
 			r->bucket[b] = (uint32_t) k;
 		}
@@ -705,19 +722,20 @@ an_ref_word(an_refs *r, uint64_t v, uint64_t loc)
 	{
 		size_t		mid = lo + (hi - lo) / 2;
 
-		if (r->ptr[mid] <= v)
+		if (an_cand_ptr(r, mid) <= v)
 			lo = mid;
 		else
 			hi = mid;
 	}
-	if (r->ptr[lo] > v)
+	if (an_cand_ptr(r, lo) > v)
 		return;
 	{
-		uint64_t	end = r->ptr[lo] + r->items[r->rank[lo]].chunk_size;
+		uint64_t	start = an_cand_ptr(r, lo);
+		uint64_t	end = start + r->items[an_cand_rank(r, lo)].chunk_size;
 
 		if (v >= end)
 			return;
-		if (loc >= r->ptr[lo] && loc < end)
+		if (loc >= start && loc < end)
 			return;				/* a pointer into its own chunk */
 		r->seen[lo >> 3] |= (uint8_t) (1u << (lo & 7));
 	}
@@ -797,14 +815,16 @@ an_reference_scan(mcxt_walk *w, mcxt_suspects *s, an_pass1 *p1, size_t top)
 		mcxt_walk_warn(w, "no memory regions known: no reference scan");
 		return;
 	}
-	an_refs_prepare(&r, p1);
+	an_refs_prepare(w, &r, p1);
 	mcxt_walk_chunks(w, -1, true, an_pass2_chunk, &r);
 	free(r.grank);
 	r.grank = NULL;
-	if (r.oom || r.unsorted)
+	if (r.oom || r.unsorted || r.too_wide)
 	{
 		mcxt_walk_warn(w, "%s: no reference scan",
-					   r.oom ? "out of memory" : "chunks overlap or blocks are out of order");
+					   r.oom ? "out of memory" :
+					   r.too_wide ? "blocks spread over more than 2^48 bytes" :
+					   "chunks overlap or blocks are out of order");
 		goto done;
 	}
 	if (r.n == 0)
@@ -826,12 +846,11 @@ fill:
 		g->items[i].unreferenced = 0;
 	for (size_t k = 0; k < r.n; k++)
 		if (!(r.seen[k >> 3] & (1u << (k & 7))))
-			g->items[r.rank[k]].unreferenced++;
+			g->items[an_cand_rank(&r, k)].unreferenced++;
 	s->nscanned = top;
 done:
 	free(r.grank);
-	free(r.ptr);
-	free(r.rank);
+	free(r.cand);
 	free(r.seen);
 	free(r.bucket);
 }

@@ -27,9 +27,9 @@
  * candidates' address range (about one bucket per two candidates) makes
  * each scanned word one range compare and, rarely, a short binary search;
  * one pass over each writable region.  Memory: 4 bytes per live chunk in
- * pass 1 (2 once ranked, freed before the scan), 10 per candidate plus 4
- * per bucket, and the group table (bounded: at most MCXT_MAX_GROUPS
- * families, then "(other)").
+ * pass 1 (2 once ranked, freed before the scan), 8 per candidate (its
+ * pointer and group in one word) plus 4 per bucket, and the group table
+ * (bounded: at most MCXT_MAX_GROUPS families, then "(other)").
  */
 #ifndef MCXT_TOOL_ANALYZE_H
 #define MCXT_TOOL_ANALYZE_H
