@@ -113,6 +113,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 t_start=$(date +%s)
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 say "replaying $RECORDS WAL records (examples/redo_leak) ..."
 "$prog" --records "$RECORDS" --wait --truth "$work/truth" >"$work/prog.out" 2>&1 &
 pid=$!
@@ -222,6 +223,7 @@ sample_mem leaks "$mcxt" leaks "$core"
 sample_mem contexts "$mcxt" contexts "$core"
 sample_mem find "$mcxt" find "$core" base/16392
 t_end=$(date +%s)
+load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # ---- 4. does the diagnosis match the program's own account? ---------------------------
 # leaks' first suspect: # context size count bytes share stride blocks unref family sample.
@@ -288,7 +290,8 @@ md=$work/forensics.md
 	echo "- Command: \`make bench-forensics\`, i.e. \`bench/forensics.sh build/release\`"
 	echo "  (RECORDS=$RECORDS RUNS=$RUNS RUNS_BASE=$RUNS_BASE)."
 	echo "- Machine: $(nproc) CPUs ($cpu), $mem_total of memory, Linux $(uname -r);"
-	echo "  mcxt ${btype:-?} build at $commit$dirty."
+	echo "  mcxt ${btype:-?} build at $commit$dirty; load average $load_start before the"
+	echo "  run and $load_end after it (other work on the machine shows up as spread)."
 	echo "- Core: \`examples/redo_leak --records $RECORDS --wait\` taken with gcore,"
 	echo "  $core_mb MB, $leaked leaked 128-byte chunks; read once before the runs so it is"
 	echo "  in the page cache${cached:+ ($cached of it resident)}, nothing dropped from the cache."
