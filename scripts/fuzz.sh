@@ -2,8 +2,9 @@
 # fuzz.sh [SECONDS]
 #   Build each libFuzzer target with clang (ASan + UBSan) and run it for a
 #   bounded time from its committed seed corpus.  New inputs go to a scratch
-#   copy, never into the repository; a crash leaves its reproducer in
-#   build/fuzz/ and fails the run.
+#   copy, never into the repository; a crash, or an input that takes more
+#   than 10 s (a hang is a bug too), leaves its reproducer in build/fuzz/ and
+#   fails the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-60}
@@ -20,7 +21,7 @@ run() {
 	rm -rf "$out/$name.corpus" && mkdir -p "$out/$name.corpus"
 	cp -r "$corpus"/. "$out/$name.corpus/"
 	echo "fuzz.sh: running $name for ${secs}s"
-	(cd "$out" && ASAN_OPTIONS=detect_leaks=1 "$bin" -max_total_time="$secs" \
+	(cd "$out" && ASAN_OPTIONS=detect_leaks=1 "$bin" -max_total_time="$secs" -timeout=10 \
 		-print_final_stats=1 "$name.corpus" >"$name.log" 2>&1) || {
 		echo "fuzz.sh: $name FAILED; see $out/$name.log and the crash-* file there"
 		tail -40 "$out/$name.log"

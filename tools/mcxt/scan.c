@@ -18,6 +18,13 @@
 #define SCAN_SPARSE_MIN ((uint64_t) 16 << 30)	/* live: larger, mostly empty mappings are skipped */
 
 bool
+scan_region_sparse(const image_region *r)
+{
+	return r->resident_known && r->end - r->start > SCAN_SPARSE_MIN &&
+		r->resident < (r->end - r->start) / 16;
+}
+
+bool
 scan_region_in_scope(const image_t *im, const image_region *r, scan_scope scope)
 {
 	if ((r->flags & IMG_REG_SPECIAL) || !(r->prot & IMG_PROT_R))
@@ -105,8 +112,7 @@ scan_memory(image_t *im, scan_scope scope, size_t overlap, scan_fn fn, void *arg
 				break;
 			continue;
 		}
-		if (r->resident_known && r->end - r->start > SCAN_SPARSE_MIN &&
-			r->resident < (r->end - r->start) / 16)
+		if (scan_region_sparse(r))
 		{
 			/* e.g. ASan shadow, JVM or PostgreSQL reservations: terabytes of holes */
 			image_warn(im, "pid %d: sparse mapping %#llx-%#llx (%llu MB, %llu MB resident) "

@@ -27,6 +27,8 @@ typedef enum scan_scope
 } scan_scope;
 
 bool		scan_region_in_scope(const image_t *im, const image_region *r, scan_scope scope);
+/* Live: a mapping over 16 GB less than 1/16 resident (ASan shadow, reservations). */
+bool		scan_region_sparse(const image_region *r);
 
 /*
  * Called for each piece of memory: n bytes at p, which are the bytes at
