@@ -135,6 +135,8 @@ aset_chunk_limit(size_t max_block_size)
 	return (uint32_t) limit;
 }
 
+static mcxt_aset_block *aset_live_chunk_block(const char *op, const void *ptr, uint64_t hdr);
+
 /* ---- checking builds ---------------------------------------------------- */
 
 #if MCXT_ASET_CHECKED
@@ -188,6 +190,34 @@ aset_check_tail(mcxt_aset *set, const char *op, const void *ptr, uint64_t hdr)
 
 /* ---- creation ----------------------------------------------------------- */
 
+/*
+ * Reuse a context parked on fl, if there is one: the keeper has the same
+ * size (the list is per initial size); only the maximum block size may
+ * differ.  The sizes must already be valid.
+ */
+static mcxt_context *
+aset_reuse(aset_freelist *fl, size_t max_block_size, mcxt_context *parent, const char *name)
+{
+	mcxt_aset  *set = fl->first;
+
+	if (set == NULL)
+		return NULL;
+	fl->first = (mcxt_aset *) set->header.nextchild;
+	fl->num_free--;
+	if (set->max_block_size != max_block_size)
+	{
+		set->max_block_size = (uint32_t) max_block_size;
+		set->alloc_chunk_limit = aset_chunk_limit(max_block_size);
+	}
+	set->header.mem_allocated = set->keeper_size;
+	set->header.bytes_alloc = set->keeper_size;
+	set->header.bytes_freed = 0;
+	set->header.max_bytes_held = set->keeper_size;
+	mcxti_context_init(&set->header, MCXT_TYPE_ASET, &mcxti_aset_methods, parent, name);
+	MCXT_POOL_CREATE(set);
+	return &set->header;
+}
+
 mcxt_context_t *
 mcxt_aset_create(mcxt_context_t *parent, const char *name,
 				 size_t min_context_size, size_t init_block_size,
@@ -195,13 +225,14 @@ mcxt_aset_create(mcxt_context_t *parent, const char *name,
 {
 	mcxt_aset  *set;
 	mcxt_aset_block *keeper;
+	mcxt_context *reused;
 	size_t		first_size;
 	int			freelist_index = -1;
 
 	/*
-	 * The common case first: standard initial sizes and a parked context to
-	 * reuse.  Only what the general path below would check and compute
-	 * differently is done here.
+	 * The common case first: standard initial sizes, already valid, and a
+	 * parked context to reuse; the general path below aligns and validates
+	 * everything else before it tries the same lists.
 	 */
 	if (min_context_size == 0 &&
 		(init_block_size == MCXT_DEFAULT_INITSIZE || init_block_size == MCXT_SMALL_INITSIZE) &&
@@ -209,26 +240,10 @@ mcxt_aset_create(mcxt_context_t *parent, const char *name,
 		max_block_size <= ((size_t) 1 << 30) && name != NULL &&
 		(parent == NULL || parent->magic == MCXT_CONTEXT_MAGIC))
 	{
-		aset_freelist *fl = &aset_context_freelists[init_block_size == MCXT_DEFAULT_INITSIZE ? 0 : 1];
-
-		set = fl->first;
-		if (set != NULL)
-		{
-			fl->first = (mcxt_aset *) set->header.nextchild;
-			fl->num_free--;
-			if (set->max_block_size != max_block_size)
-			{
-				set->max_block_size = (uint32_t) max_block_size;
-				set->alloc_chunk_limit = aset_chunk_limit(max_block_size);
-			}
-			set->header.mem_allocated = set->keeper_size;
-			set->header.bytes_alloc = set->keeper_size;
-			set->header.bytes_freed = 0;
-			set->header.max_bytes_held = set->keeper_size;
-			mcxti_context_init(&set->header, MCXT_TYPE_ASET, &mcxti_aset_methods, parent, name);
-			MCXT_POOL_CREATE(set);
-			return &set->header;
-		}
+		reused = aset_reuse(&aset_context_freelists[init_block_size == MCXT_DEFAULT_INITSIZE ? 0 : 1],
+							max_block_size, parent, name);
+		if (reused != NULL)
+			return reused;
 	}
 
 	if (name == NULL)
@@ -254,25 +269,10 @@ mcxt_aset_create(mcxt_context_t *parent, const char *name,
 	else if (min_context_size == 0 && init_block_size == MCXT_SMALL_INITSIZE)
 		freelist_index = 1;
 
-	if (freelist_index >= 0 && aset_context_freelists[freelist_index].first != NULL)
-	{
-		aset_freelist *fl = &aset_context_freelists[freelist_index];
-
-		set = fl->first;
-		fl->first = (mcxt_aset *) set->header.nextchild;
-		fl->num_free--;
-
-		/* the keeper is the same size; the maximum may differ */
-		set->max_block_size = (uint32_t) max_block_size;
-		set->alloc_chunk_limit = aset_chunk_limit(max_block_size);
-		set->header.mem_allocated = set->keeper_size;
-		set->header.bytes_alloc = set->keeper_size;
-		set->header.bytes_freed = 0;
-		set->header.max_bytes_held = set->keeper_size;
-		mcxti_context_init(&set->header, MCXT_TYPE_ASET, &mcxti_aset_methods, parent, name);
-		MCXT_POOL_CREATE(set);
-		return &set->header;
-	}
+	if (freelist_index >= 0 &&
+		(reused = aset_reuse(&aset_context_freelists[freelist_index], max_block_size,
+							 parent, name)) != NULL)
+		return reused;
 
 	first_size = MCXT_ASET_KEEPER_OFFSET + MCXT_ASET_BLOCKHDRSZ + MCXT_CHUNK_HDRSZ;
 	if (min_context_size != 0)
@@ -531,39 +531,26 @@ aset_free_large(mcxt_aset *set, mcxt_aset_block *block, uint64_t *chunk)
 
 /*
  * Everything the fast path does not handle: a large chunk (freed here), or
- * a pointer that is not a live chunk (reported; never returns).
+ * a pointer that is not a live chunk (reported by aset_live_chunk_block;
+ * never returns).
  */
 mcxt_noinline void
 mcxti_aset_free_slow(void *ptr, uint64_t hdr)
 {
 	uint64_t   *chunk = (uint64_t *) ptr - 1;
-	mcxt_aset_block *block = (mcxt_aset_block *) ((char *) chunk - mcxt_chunk_hdr_offset(hdr));
-	mcxt_aset  *set;
+	mcxt_aset_block *block = aset_live_chunk_block("pfree", ptr, hdr);
 
-	if (!aset_block_valid(block))
-		mcxti_bad_pointer("pfree", ptr, hdr);
-	set = block->aset;
-	if (hdr & MCXT_CHUNK_FREE)
+	if (hdr & MCXT_CHUNK_EXTERNAL)
+		aset_free_large(block->aset, block, chunk);
+	else
 	{
-		mcxti_unpoison_rejected(ptr);
-		mcxti_error(MCXT_ERR_BAD_POINTER, &set->header,
-					"pfree called with already freed chunk %p in memory context \"%s\" (double free)",
-					ptr, aset_ctx_name(block));
+		/* a live small chunk: the fast path sends none here, but be exact */
+		unsigned	idx = (unsigned) (mcxt_chunk_hdr_value(hdr) & MCXT_ASET_IDX_MASK);
+
+		mcxti_hdr_set(chunk, mcxt_chunk_make_hdr(MCXT_TYPE_ASET, idx,
+												 mcxt_chunk_hdr_offset(hdr), MCXT_CHUNK_FREE));
+		aset_freelist_push(block->aset, chunk, idx);
 	}
-	if (!(hdr & MCXT_CHUNK_EXTERNAL))
-	{
-		if ((char *) chunk >= block->freeptr)
-		{
-			mcxti_unpoison_rejected(ptr);
-			mcxti_error(MCXT_ERR_BAD_POINTER, &set->header,
-						"pfree called with pointer %p beyond the allocated part of its block in memory context \"%s\" (chunk of a reset context?)",
-						ptr, aset_ctx_name(block));
-		}
-		mcxti_bad_pointer("pfree", ptr, hdr);
-	}
-	if (mcxt_chunk_hdr_offset(hdr) != MCXT_ASET_BLOCKHDRSZ || block->freeptr != block->endptr)
-		mcxti_bad_pointer("pfree", ptr, hdr);
-	aset_free_large(set, block, chunk);
 }
 
 static void
@@ -577,18 +564,10 @@ void
 mcxti_aset_free_checked(void *ptr, uint64_t hdr)
 {
 	uint64_t   *chunk = (uint64_t *) ptr - 1;
-	mcxt_aset_block *block = (mcxt_aset_block *) ((char *) chunk - mcxt_chunk_hdr_offset(hdr));
+	mcxt_aset_block *block = aset_live_chunk_block("pfree", ptr, hdr);	/* or reports */
 	unsigned	idx = (unsigned) (mcxt_chunk_hdr_value(hdr) & MCXT_ASET_IDX_MASK);
-	mcxt_aset  *set;
+	mcxt_aset  *set = block->aset;
 
-	if ((hdr & MCXT_CHUNK_FREE) || !aset_block_valid(block) ||
-		(!(hdr & MCXT_CHUNK_EXTERNAL) &&
-		 ((char *) chunk >= block->freeptr || idx >= MCXT_ASET_NUM_FREELISTS)) ||
-		((hdr & MCXT_CHUNK_EXTERNAL) &&
-		 (mcxt_chunk_hdr_offset(hdr) != MCXT_ASET_BLOCKHDRSZ || block->freeptr != block->endptr)))
-		mcxti_aset_free_slow(ptr, hdr);	/* reports the error */
-
-	set = block->aset;
 	{
 		CTX_ENTER(&set->header, "pfree");
 
@@ -620,16 +599,23 @@ aset_live_chunk_block(const char *op, const void *ptr, uint64_t hdr)
 	{
 		mcxti_unpoison_rejected(ptr);
 		mcxti_error(MCXT_ERR_BAD_POINTER, &block->aset->header,
-					"%s called with already freed chunk %p in memory context \"%s\"",
+					"%s called with already freed chunk %p in memory context \"%s\" (double free?)",
 					op, ptr, aset_ctx_name(block));
 	}
 	if (hdr & MCXT_CHUNK_EXTERNAL)
 	{
 		if (mcxt_chunk_hdr_offset(hdr) != MCXT_ASET_BLOCKHDRSZ || block->freeptr != block->endptr)
 			mcxti_bad_pointer(op, ptr, hdr);
+		return block;
 	}
-	else if ((const char *) chunk >= block->freeptr ||
-			 (mcxt_chunk_hdr_value(hdr) & MCXT_ASET_IDX_MASK) >= MCXT_ASET_NUM_FREELISTS)
+	if ((const char *) chunk >= block->freeptr)
+	{
+		mcxti_unpoison_rejected(ptr);
+		mcxti_error(MCXT_ERR_BAD_POINTER, &block->aset->header,
+					"%s called with pointer %p beyond the allocated part of its block in memory context \"%s\" (chunk of a reset context?)",
+					op, ptr, aset_ctx_name(block));
+	}
+	if ((mcxt_chunk_hdr_value(hdr) & MCXT_ASET_IDX_MASK) >= MCXT_ASET_NUM_FREELISTS)
 		mcxti_bad_pointer(op, ptr, hdr);
 	return block;
 }
@@ -847,6 +833,21 @@ aset_release(mcxt_aset *set)
 	mcxti_block_free(set, set->keeper_size);
 }
 
+/* Give back every context parked on fl. */
+static void
+aset_freelist_empty(aset_freelist *fl)
+{
+	while (fl->first != NULL)
+	{
+		mcxt_aset  *set = fl->first;
+
+		fl->first = (mcxt_aset *) set->header.nextchild;
+		mcxt_aset_keeper(set)->check = 0;
+		mcxti_block_free(set, set->keeper_size);
+	}
+	fl->num_free = 0;
+}
+
 /*
  * Storage of a deleted context: parked for reuse when it has a standard
  * initial size and there is room, else given back.  As PostgreSQL, a full
@@ -864,17 +865,7 @@ aset_delete(mcxt_context *ctx)
 		aset_freelist *fl = &aset_context_freelists[set->freelist_index];
 
 		if (fl->num_free >= ASET_MAX_FREE_CONTEXTS)
-		{
-			while (fl->first != NULL)
-			{
-				mcxt_aset  *old = fl->first;
-
-				fl->first = (mcxt_aset *) old->header.nextchild;
-				mcxt_aset_keeper(old)->check = 0;
-				mcxti_block_free(old, old->keeper_size);
-			}
-			fl->num_free = 0;
-		}
+			aset_freelist_empty(fl);
 		MCXT_POOL_DESTROY(set);
 		ctx->magic = MCXT_CONTEXT_DEAD;
 		ctx->name = NULL;
@@ -894,19 +885,7 @@ void
 mcxti_aset_drop_freelists(void)
 {
 	for (int i = 0; i < 2; i++)
-	{
-		aset_freelist *fl = &aset_context_freelists[i];
-
-		while (fl->first != NULL)
-		{
-			mcxt_aset  *set = fl->first;
-
-			fl->first = (mcxt_aset *) set->header.nextchild;
-			mcxt_aset_keeper(set)->check = 0;
-			mcxti_block_free(set, set->keeper_size);
-		}
-		fl->num_free = 0;
-	}
+		aset_freelist_empty(&aset_context_freelists[i]);
 }
 
 /* ---- introspection ------------------------------------------------------ */
