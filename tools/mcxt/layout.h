@@ -115,7 +115,8 @@ typedef struct mcxt_layout_blocks
 	int64_t		keeper_offset;	/* keeper block at context + this, or -1 */
 	uint32_t	stats_header_bytes;
 	uint32_t	hdr_size;		/* chunks start at block + this */
-	mcxt_layout_field owner;	/* must equal the context */
+	mcxt_layout_field owner;	/* must equal the context (size 0: no owner
+								 * field, as in PostgreSQL 17's release-build Bump) */
 	mcxt_layout_field prev;
 	mcxt_layout_field next;
 	mcxt_layout_field freeptr;
@@ -123,6 +124,26 @@ typedef struct mcxt_layout_blocks
 	mcxt_layout_field check;	/* check == block ^ check_xor */
 	uint64_t	check_xor;
 	mcxt_layout_field nfree;	/* freed chunks still in the block */
+	mcxt_layout_field nchunks;	/* chunks in the block (PostgreSQL's Generation
+								 * prints their sum), summed into nchunks */
+
+	/*
+	 * PostgreSQL's dlist (lib/ilist.h) instead of a NULL-terminated list:
+	 * set_blocks is the head's next pointer (the head node starts one
+	 * pointer before it), each block's next/prev point at the dlist_node
+	 * node_offset bytes into the next/previous block, and the list ends when
+	 * a link leads back to the head node.  A head never used may hold NULL.
+	 */
+	bool		dlist;
+	uint32_t	node_offset;
+
+	/*
+	 * Greenplum 6 (gp_malloc): no endptr field; the block's size is the word
+	 * size_before bytes before the block (its VmemHeader) and endptr = block
+	 * + that size.  0: use endptr.
+	 */
+	uint32_t	size_before;
+
 	/* chunks, if they can be walked: header size, decoder and its variants */
 	uint32_t	chunk_hdr_size;
 	mcxt_chunk_decode_fn decode;	/* NULL: chunks are not walked */
@@ -156,6 +177,23 @@ typedef struct mcxt_layout_slab
 	mcxt_layout_field unused;
 	uint32_t	chunk_hdr_size;
 	mcxt_chunk_decode_fn decode;	/* NULL: chunks are not walked */
+
+	/*
+	 * PostgreSQL 16+ (slab.c, SlabStats): the block lists are dlists (each
+	 * head 2 pointers at lists_offset, the empty list a dclist whose head's
+	 * next pointer is 'empty' and whose count is empty_count), blocks found
+	 * through their node at node_offset; there is no nblocks or header_size
+	 * field: the header counts header_bytes + chunks_per_block *
+	 * header_bytes_per_slot (checking builds add an isChunkFree array), and
+	 * empty blocks add to the total only, not to the block count or the free
+	 * space (pg_empty_rule).
+	 */
+	bool		dlist;
+	uint32_t	node_offset;
+	mcxt_layout_field empty_count;
+	uint32_t	header_bytes;
+	uint32_t	header_bytes_per_slot;
+	bool		pg_empty_rule;
 } mcxt_layout_slab;
 
 /* One context type: the value of the type field that identifies it. */
@@ -233,6 +271,8 @@ typedef struct mcxt_layout
 	mcxt_layout_field blk_endptr;
 	mcxt_layout_field blk_check;	/* optional: check == block ^ blk_check_xor */
 	uint64_t	blk_check_xor;
+	uint32_t	blk_size_before;	/* no endptr: size word this far before the block
+									 * (Greenplum 6; see mcxt_layout_blocks) */
 
 	/* chunks */
 	uint32_t	chunk_hdr_size;	/* user pointer = header + this */

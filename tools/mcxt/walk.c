@@ -594,6 +594,7 @@ walk_aset_blocks(const mcxt_layout *L, mcxt_layout_blocks *B)
 	B->endptr = L->blk_endptr;
 	B->check = L->blk_check;
 	B->check_xor = L->blk_check_xor;
+	B->size_before = L->blk_size_before;
 }
 
 /*
@@ -614,6 +615,14 @@ walk_blocks(mcxt_walk *w, walk_state *st, int32_t ci, const unsigned char *hdr,
 	bool		keeper_seen = false;
 	walk_cycle	cyc;
 
+	/* a dlist: links point at nodes, and the last one back at the head node */
+	uint64_t	head_node = c->addr + B->set_blocks.offset - L->ptr_size;
+
+	if (B->dlist)
+	{
+		prev = head_node;
+		block = (block == 0 || block == head_node) ? 0 : block - B->node_offset;
+	}
 	c->first_block = (uint32_t) w->nblocks;
 	c->total_bytes = B->stats_header_bytes;
 	if (B->hdr_size > sizeof(bh))
@@ -653,7 +662,7 @@ walk_blocks(mcxt_walk *w, walk_state *st, int32_t ci, const unsigned char *hdr,
 						   (unsigned long long) block);
 			goto bad;
 		}
-		if (mcxt_layout_get(bh, B->owner) != c->addr ||
+		if ((B->owner.size && mcxt_layout_get(bh, B->owner) != c->addr) ||
 			(B->check.size && mcxt_layout_get(bh, B->check) != (block ^ B->check_xor)))
 		{
 			mcxt_walk_warn(w, "context \"%s\" (0x%llx): 0x%llx is not one of its blocks (owner 0x%llx, check word 0x%llx)",
@@ -674,6 +683,19 @@ walk_blocks(mcxt_walk *w, walk_state *st, int32_t ci, const unsigned char *hdr,
 		start = block + B->hdr_size;
 		freeptr = mcxt_layout_get(bh, B->freeptr);
 		endptr = mcxt_layout_get(bh, B->endptr);
+		if (B->size_before)
+		{
+			/* the allocator's own size word in front of the block */
+			uint64_t	size = 0;
+
+			if (block < B->size_before || !walk_read_ptr(w, block - B->size_before, &size))
+			{
+				mcxt_walk_warn(w, "context \"%s\": size word of block 0x%llx is not readable",
+							   c->name ? c->name : "", (unsigned long long) block);
+				goto bad;
+			}
+			endptr = size > L->max_block_size ? 0 : block + size;
+		}
 		if (endptr < start || endptr - block > L->max_block_size)
 		{
 			mcxt_walk_warn(w, "context \"%s\": block 0x%llx has an absurd end 0x%llx",
@@ -708,8 +730,14 @@ walk_blocks(mcxt_walk *w, walk_state *st, int32_t ci, const unsigned char *hdr,
 		c->total_bytes += endptr - block;
 		c->free_bytes += endptr - b->freeptr;
 		c->free_chunks += mcxt_layout_get(bh, B->nfree);
+		c->nchunks += mcxt_layout_get(bh, B->nchunks);
 		prev = block;
 		block = mcxt_layout_get(bh, B->next);
+		if (B->dlist)
+		{
+			prev = prev + B->node_offset;
+			block = (block == 0 || block == head_node) ? 0 : block - B->node_offset;
+		}
 	}
 	if (keeper != 0 && !keeper_seen)
 	{
@@ -800,11 +828,17 @@ walk_slab(mcxt_walk *w, walk_state *st, int32_t ci, const unsigned char *hdr,
 	uint64_t	nblocks = mcxt_layout_get(hdr, S->nblocks);
 	unsigned char bh[128];
 	size_t		seen = 0;
+	uint32_t	head_size = S->dlist ? 2 * L->ptr_size : L->ptr_size;
+	bool		counted = S->nblocks.size != 0;	/* else: count what the lists hold */
 
 	c->first_block = (uint32_t) w->nblocks;
+	if (S->empty_count.size)
+		nempty = mcxt_layout_get(hdr, S->empty_count);
+	if (!counted)
+		nblocks = WALK_MAX_BLOCKS;	/* a bound only */
 	if (S->hdr_size > sizeof(bh) || bsize > L->max_block_size || fcs == 0 ||
 		cpb > bsize / fcs || nblocks > WALK_MAX_BLOCKS || nempty > nblocks ||
-		S->lists_offset + S->nlists * L->ptr_size > L->ctx_size)
+		S->lists_offset + S->nlists * head_size > L->ctx_size)
 	{
 		mcxt_walk_warn(w, "context \"%s\" (0x%llx): slab geometry is absurd (%llu blocks of %llu bytes, %llu slots of %llu)",
 					   c->name ? c->name : "", (unsigned long long) c->addr,
@@ -815,19 +849,39 @@ walk_slab(mcxt_walk *w, walk_state *st, int32_t ci, const unsigned char *hdr,
 		return;
 	}
 	c->slot_size = fcs;
-	c->total_bytes = mcxt_layout_get(hdr, S->header_size) + nblocks * bsize;
-	c->nblocks = nblocks;
-	c->free_chunks = nempty * cpb;
-	c->free_bytes = nempty * cpb * fcs;
+	if (S->pg_empty_rule)
+	{
+		/* SlabStats (16+): empty blocks count in the total only */
+		c->total_bytes = S->header_bytes + cpb * S->header_bytes_per_slot + nempty * bsize;
+		c->nempty_blocks = nempty;
+	}
+	else
+	{
+		c->total_bytes = mcxt_layout_get(hdr, S->header_size) + nblocks * bsize;
+		c->nblocks = nblocks;
+		c->free_chunks = nempty * cpb;
+		c->free_bytes = nempty * cpb * fcs;
+	}
 	for (uint32_t i = 0; i <= S->nlists; i++)
 	{
-		mcxt_layout_field f = {S->lists_offset + i * L->ptr_size, L->ptr_size};
-		uint64_t	block = i < S->nlists ? mcxt_layout_get(hdr, f) : mcxt_layout_get(hdr, S->empty);
+		uint32_t	at = i < S->nlists ? S->lists_offset + i * head_size + (S->dlist ? L->ptr_size : 0)
+			: S->empty.offset;
+		mcxt_layout_field f = {at, L->ptr_size};
+		uint64_t	head_node = c->addr + at - (S->dlist ? L->ptr_size : 0);
+		uint64_t	block = mcxt_layout_get(hdr, f);
 		walk_cycle	cyc;
 
 		walk_cycle_init(&cyc);
-		for (; block != 0; block = mcxt_layout_get(bh, S->next))
+		for (;;)
 		{
+			if (S->dlist)
+			{
+				if (block == 0 || block == head_node)
+					break;
+				block -= S->node_offset;
+			}
+			else if (block == 0)
+				break;
 			if (++seen > nblocks || !walk_slab_block(w, st, ci, S, block, bsize, bh, &cyc))
 			{
 				if (seen > nblocks)
@@ -845,9 +899,17 @@ walk_slab(mcxt_walk *w, walk_state *st, int32_t ci, const unsigned char *hdr,
 					nfree = cpb;
 				c->free_chunks += nfree;
 				c->free_bytes += nfree * fcs;
+				if (S->pg_empty_rule)
+				{
+					c->nblocks++;
+					c->total_bytes += bsize;
+				}
 			}
+			block = mcxt_layout_get(bh, S->next);
 		}
 	}
+	if (!counted)
+		nblocks = c->nblocks + nempty;
 	if (seen != nblocks)
 	{
 		mcxt_walk_warn(w, "context \"%s\": %zu blocks on its lists, %llu counted",

@@ -93,6 +93,10 @@ typedef struct mcxt_ctx_info
 	uint64_t	nblocks;
 	uint64_t	free_bytes;
 	uint64_t	free_chunks;
+	/* what some PostgreSQL stats lines print besides: chunks held (Generation),
+	 * empty blocks kept (Slab, 16+) */
+	uint64_t	nchunks;
+	uint64_t	nempty_blocks;
 	/* accounting fields of the layout, in its order */
 	uint64_t	acct[MCXT_LAYOUT_MAX_ACCT];
 	/* blocks of this context: blocks[first_block .. first_block + nblocks_walked) */
