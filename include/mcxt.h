@@ -253,6 +253,98 @@ MCXT_API int mcxt_stats_json(mcxt_context_t *ctx, FILE *out);
  */
 MCXT_API int mcxt_check(mcxt_context_t *ctx);
 
+/* ---- snapshots, growth and dumps on request ------------------------------ */
+
+/*
+ * A snapshot: the statistics and accounting of a subtree at one moment, in
+ * an object of its own (malloc'd, never in a context, so taking one changes
+ * nothing it measures).  Contexts are keyed by their path of names from the
+ * snapshot's root ("TopMemoryContext/CacheMemoryContext"); contexts with
+ * the same path (siblings of the same name) are summed into one entry.  A
+ * '/' or '%' inside a name is written %2F or %25.  In a library built with
+ * MCXT_SITES the snapshot also holds the live bytes and chunks of every
+ * allocation site in the subtree.
+ */
+typedef struct mcxt_snapshot mcxt_snapshot_t;
+
+/* One path of a snapshot (summed over the contexts that share it). */
+typedef struct mcxt_snapshot_entry
+{
+	const char *path;			/* owned by the snapshot */
+	const char *type;			/* "AllocSet", ...; of the first context seen */
+	int			level;			/* 0: the snapshot's root */
+	size_t		ncontexts;		/* contexts with this path */
+	mcxt_counters_t counters;	/* as mcxt_mem_consumed(ctx, false, ...) */
+	mcxt_accounting_t accounting;	/* as mcxt_get_accounting(ctx, false, ...) */
+} mcxt_snapshot_entry_t;
+
+/* One allocation site of a snapshot (MCXT_SITES builds). */
+typedef struct mcxt_snapshot_site
+{
+	const char *file;			/* owned by the snapshot */
+	const char *func;
+	int			line;
+	uint64_t	bytes;			/* live bytes allocated there, chunk headers included */
+	uint64_t	chunks;			/* live chunks */
+} mcxt_snapshot_site_t;
+
+/*
+ * Capture ctx and its descendants: one pass over the subtree, the same work
+ * as mcxt_stats_print without the printing.  ctx must be live (misuse error
+ * otherwise); if malloc fails, the error handler gets MCXT_ERR_OOM.  Free
+ * the result with mcxt_snapshot_free (NULL is accepted there).
+ */
+MCXT_API mcxt_snapshot_t *mcxt_snapshot(mcxt_context_t *ctx);
+MCXT_API void mcxt_snapshot_free(mcxt_snapshot_t *snap);
+/* Entries sorted by path; index < mcxt_snapshot_count(snap). */
+MCXT_API size_t mcxt_snapshot_count(const mcxt_snapshot_t *snap);
+MCXT_API const mcxt_snapshot_entry_t *mcxt_snapshot_entry(const mcxt_snapshot_t *snap, size_t i);
+/* The entry with this path, or NULL. */
+MCXT_API const mcxt_snapshot_entry_t *mcxt_snapshot_find(const mcxt_snapshot_t *snap,
+														 const char *path);
+/* Sites, largest live bytes first; 0 unless the library is built with MCXT_SITES. */
+MCXT_API size_t mcxt_snapshot_site_count(const mcxt_snapshot_t *snap);
+MCXT_API const mcxt_snapshot_site_t *mcxt_snapshot_site(const mcxt_snapshot_t *snap, size_t i);
+
+/* mcxt_snapshot_diff flags */
+#define MCXT_DIFF_JSON		0x01	/* JSON instead of text */
+#define MCXT_DIFF_ALL		0x02	/* list unchanged contexts and sites too */
+
+/*
+ * Write what changed from snapshot a to snapshot b: per path, the growth of
+ * used bytes, total bytes, blocks and contexts, largest growth of used bytes
+ * first (shrinking ones last), contexts that appeared ("new") or went away
+ * ("removed"); then the same per allocation site when the snapshots have
+ * sites.  a may be NULL (everything in b is new).  out NULL: stderr.
+ * Returns 0, or -1 if writing failed.  Bad arguments are misuse errors.
+ */
+MCXT_API int mcxt_snapshot_diff(const mcxt_snapshot_t *a, const mcxt_snapshot_t *b, int flags,
+								FILE *out);
+/* The same into a malloc'd string (free() it); NULL if memory ran out. */
+MCXT_API char *mcxt_snapshot_diff_string(const mcxt_snapshot_t *a, const mcxt_snapshot_t *b,
+										 int flags);
+
+/*
+ * Dump on request.  After this, signal signo makes every thread that uses
+ * the library append the statistics of its own tree (its top context; and
+ * the sites report in MCXT_SITES builds) to path ("-": stderr), headed by a
+ * line with the time, pid, thread id and signal, at its next safe point:
+ * the next slow-path call into the library (a new block, a large chunk, a
+ * context created, reset or deleted, or mcxt_check_signal).  The handler
+ * itself only counts the signal.  Signals that arrive before a thread's
+ * next safe point give one dump.  Calling it again replaces the signal and
+ * path.  signo must be a signal a handler can catch and that is not a
+ * fault (not SIGKILL, SIGSTOP, SIGSEGV, SIGBUS, SIGFPE, SIGILL); path must
+ * be non-empty and shorter than 4096 bytes: otherwise a misuse error.
+ */
+MCXT_API void mcxt_stats_on_signal(int signo, const char *path);
+/*
+ * A safe point: if a dump was requested since this thread's last one,
+ * dump now.  For loops that could otherwise be served from freelists for a
+ * long time; costs one load and a compare when nothing is pending.
+ */
+MCXT_API void mcxt_check_signal(void);
+
 /* ---- other context types (see src/README.md for when to use which) ------- */
 
 /*

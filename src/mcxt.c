@@ -156,6 +156,12 @@ mcxt_top(void)
 	return thread_top;
 }
 
+mcxt_context *
+mcxti_thread_top(void)
+{
+	return thread_top;
+}
+
 mcxt_context_t *
 mcxt_current(void)
 {
@@ -474,6 +480,8 @@ mcxt_chunk_space(const void *ptr)
 static void
 check_live(mcxt_context *ctx, const char *op)
 {
+	/* a tree operation is a safe point for a dump requested by signal */
+	mcxti_sigdump_poll();
 	if (unlikely(ctx == NULL || ctx->magic != MCXT_CONTEXT_MAGIC))
 		mcxti_error(MCXT_ERR_MISUSE, NULL, "%s called with an invalid (deleted?) memory context %p",
 					op, (void *) ctx);
@@ -523,6 +531,8 @@ void
 mcxti_context_init(mcxt_context *ctx, unsigned type, const mcxt_methods *methods,
 				   mcxt_context *parent, const char *name)
 {
+	/* a safe point: the new context is not linked yet */
+	mcxti_sigdump_poll();
 	ctx->magic = MCXT_CONTEXT_MAGIC;
 	ctx->type = (uint8_t) type;
 	ctx->flags = 0;

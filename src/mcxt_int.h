@@ -53,6 +53,9 @@ typedef struct mcxt_methods
 /* Indexed by the 4-bit type id of a chunk header; unused ids report errors. */
 extern const mcxt_methods *const mcxti_methods[16] MCXT_HIDDEN;
 
+/* The calling thread's top context, or NULL if it has none (never creates one). */
+mcxt_context *mcxti_thread_top(void) MCXT_HIDDEN;
+
 /* Link a fresh context into the tree and fill the generic header fields. */
 void		mcxti_context_init(mcxt_context *ctx, unsigned type, const mcxt_methods *methods,
 							   mcxt_context *parent, const char *name) MCXT_HIDDEN;
@@ -304,9 +307,32 @@ void	   *mcxti_source_alloc(size_t size) MCXT_HIDDEN;
 void	   *mcxti_source_realloc(void *block, size_t old_size, size_t new_size) MCXT_HIDDEN;
 void		mcxti_source_free(void *block, size_t size) MCXT_HIDDEN;
 
+/* sigdump.c --------------------------------------------------------------- */
+
+/* Requests for a dump (signals counted by the handler), and this thread's last served. */
+extern uint64_t mcxti_sigdump_requests MCXT_HIDDEN;	/* __atomic builtins only */
+extern MCXT_TLS uint64_t mcxti_sigdump_seen MCXT_HIDDEN;
+/* Dump this thread's tree if a request is pending (never from the handler). */
+void		mcxti_sigdump_run(void) MCXT_HIDDEN;
+
+/*
+ * A safe point for a requested dump: called only from slow paths (block
+ * acquisition, tree operations), never from the chunk fast paths.  One
+ * relaxed load and a compare when nothing is pending.
+ */
+static inline void
+mcxti_sigdump_poll(void)
+{
+	if (unlikely(__atomic_load_n(&mcxti_sigdump_requests, __ATOMIC_RELAXED)
+				 != mcxti_sigdump_seen))
+		mcxti_sigdump_run();
+}
+
 /* stats.c ----------------------------------------------------------------- */
 
 /* Counters of ctx alone. */
 void		mcxti_context_counters(mcxt_context *ctx, mcxt_counters_t *out) MCXT_HIDDEN;
+/* s as a JSON string (null for NULL); invalid UTF-8 bytes as \u00XX. */
+void		mcxti_json_string(FILE *out, const char *s) MCXT_HIDDEN;
 
 #endif							/* MCXT_INT_H */

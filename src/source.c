@@ -125,6 +125,7 @@ mcxt_set_block_source(const mcxt_block_source_t *src)
 void *
 mcxti_source_alloc(size_t size)
 {
+	mcxti_sigdump_poll();		/* a safe point (see sigdump.c) */
 	void	   *block = fault_fail() ? NULL : source.alloc(size, source.arg);
 
 	if (block != NULL)
@@ -176,6 +177,7 @@ mcxti_block_alloc(size_t size)
 {
 	int			cls = cache_class(size);
 
+	mcxti_sigdump_poll();		/* a safe point (see sigdump.c) */
 	if (cls >= 0 && cache.head[cls] != NULL)
 	{
 		cached_block *b = cache.head[cls];

@@ -202,8 +202,8 @@ utf8_seq_len(const unsigned char *s, size_t n)
 }
 
 /* A JSON string; bytes that are not valid UTF-8 are written as \u00XX. */
-static void
-json_string(FILE *out, const char *s)
+void
+mcxti_json_string(FILE *out, const char *s)
 {
 	const unsigned char *p = (const unsigned char *) s;
 	size_t		n;
@@ -299,13 +299,13 @@ mcxt_stats_json(mcxt_context_t *ctx, FILE *out)
 		counters_add(&grand, &own);
 		fputs(i ? ",\n{" : "\n{", out);
 		fputs("\"name\":", out);
-		json_string(out, c->name);
+		mcxti_json_string(out, c->name);
 		fputs(",\"ident\":", out);
-		json_string(out, c->ident);
+		mcxti_json_string(out, c->ident);
 		fputs(",\"type\":", out);
-		json_string(out, c->methods->name);
+		mcxti_json_string(out, c->methods->name);
 		fprintf(out, ",\"level\":%d,\"parent\":", entries[i].level);
-		json_string(out, entries[i].parent == SIZE_MAX ? NULL
+		mcxti_json_string(out, entries[i].parent == SIZE_MAX ? NULL
 					: entries[entries[i].parent].ctx->name);
 		for (size_t k = i; k != SIZE_MAX; k = entries[k].parent)
 			path[depth++] = k + 1;
