@@ -15,6 +15,7 @@
  * context) are there as honest noise.
  *
  * Usage: redo_leak [--records N] [--seed S] [--truth FILE] [--stats FILE] [--wait]
+ *                  [--watch HOURS] [--stats-on-signal FILE]
  *   --records N  replay N records (default 300000)
  *   --truth FILE write what the program knows about its own leak (count,
  *                chunk size, family, stride, the address of one leaked
@@ -25,6 +26,13 @@
  *                a core can be taken (make demo does this); each SIGUSR1
  *                replays --records more records, rewrites the files and
  *                prints "ready" again with the next round number
+ *   --watch HOURS  replay HOURS rounds of --records records (an "hour" of
+ *                WAL each); take a snapshot of TopMemoryContext before the
+ *                first and after each, and print the diff: what grew in
+ *                that hour, largest first.  The leak shows in hour 1.
+ *   --stats-on-signal FILE  SIGUSR2 makes the replay loop append the
+ *                statistics to FILE ("-": stderr) at its next record (the
+ *                per-record reset is the safe point)
  */
 #define _POSIX_C_SOURCE 200809L
 #include <signal.h>
@@ -276,8 +284,11 @@ main(int argc, char **argv)
 	const char *truth = NULL;
 	const char *stats = NULL;
 	int			wait = 0;
+	int			watch = 0;
+	const char *dump_file = NULL;
 	int			round = 1;
 	sigset_t	usr1;
+	mcxt_snapshot_t *before = NULL;
 
 	rng_state = 42;
 	for (int i = 1; i < argc; i++)
@@ -292,10 +303,14 @@ main(int argc, char **argv)
 			stats = argv[++i];
 		else if (strcmp(argv[i], "--wait") == 0)
 			wait = 1;
+		else if (strcmp(argv[i], "--watch") == 0 && i + 1 < argc)
+			watch = atoi(argv[++i]);
+		else if (strcmp(argv[i], "--stats-on-signal") == 0 && i + 1 < argc)
+			dump_file = argv[++i];
 		else
 		{
-			fprintf(stderr, "usage: %s [--records N] [--seed S] [--truth FILE] [--stats FILE] [--wait]\n",
-					argv[0]);
+			fprintf(stderr, "usage: %s [--records N] [--seed S] [--truth FILE] [--stats FILE] [--wait]"
+					" [--watch HOURS] [--stats-on-signal FILE]\n", argv[0]);
 			return 2;
 		}
 	}
@@ -310,6 +325,11 @@ main(int argc, char **argv)
 											   ALLOCSET_DEFAULT_SIZES);
 	RecordDecodeContext = AllocSetContextCreate(TopMemoryContext, "WAL record decoding",
 												ALLOCSET_SMALL_SIZES);
+	if (dump_file != NULL)
+		mcxt_stats_on_signal(SIGUSR2, dump_file);
+	/* a snapshot is malloc'd: taking one changes nothing it measures */
+	if (watch > 0)
+		before = mcxt_snapshot(TopMemoryContext);
 	for (;;)
 	{
 		int			sig;
@@ -320,6 +340,19 @@ main(int argc, char **argv)
 			   replayed, (unsigned long long) nleaked);
 		if (write_files(truth, stats, replayed, round) != 0)
 			return 1;
+		if (watch > 0)
+		{
+			mcxt_snapshot_t *now = mcxt_snapshot(TopMemoryContext);
+
+			printf("hour %d: ", round);
+			mcxt_snapshot_diff(before, now, 0, stdout);
+			mcxt_snapshot_free(before);
+			before = now;
+			if (round == watch)
+				break;
+			round++;
+			continue;
+		}
 		if (!wait)
 			break;
 		printf("ready %d %d\n", (int) getpid(), round);
@@ -328,6 +361,7 @@ main(int argc, char **argv)
 			return 1;
 		round++;
 	}
+	mcxt_snapshot_free(before);
 	MemoryContextStats(TopMemoryContext);
 	mcxt_thread_cleanup();
 	return 0;

@@ -284,8 +284,9 @@ typedef struct mcxt_snapshot_site
 	const char *file;			/* owned by the snapshot */
 	const char *func;
 	int			line;
-	uint64_t	bytes;			/* live bytes allocated there, chunk headers included */
-	uint64_t	chunks;			/* live chunks */
+	uint64_t	chunks;			/* live chunks allocated there */
+	uint64_t	bytes;			/* their requested sizes */
+	uint64_t	space;			/* what they take in their blocks, headers included */
 } mcxt_snapshot_site_t;
 
 /*
@@ -302,7 +303,7 @@ MCXT_API const mcxt_snapshot_entry_t *mcxt_snapshot_entry(const mcxt_snapshot_t 
 /* The entry with this path, or NULL. */
 MCXT_API const mcxt_snapshot_entry_t *mcxt_snapshot_find(const mcxt_snapshot_t *snap,
 														 const char *path);
-/* Sites, largest live bytes first; 0 unless the library is built with MCXT_SITES. */
+/* Sites, largest space first; 0 unless the library is built with MCXT_SITES. */
 MCXT_API size_t mcxt_snapshot_site_count(const mcxt_snapshot_t *snap);
 MCXT_API const mcxt_snapshot_site_t *mcxt_snapshot_site(const mcxt_snapshot_t *snap, size_t i);
 

@@ -154,8 +154,9 @@ mcxti_sigdump_run(void)
 	{
 		sigdump_header(out, request, sigdump_signo);
 		mcxt_stats_print(top, 100, 100, out);
-#ifdef MCXT_SITES
-		mcxti_sigdump_sites(top, out);
+#if MCXT_SITES
+		/* and which lines of code hold that memory */
+		mcxt_sites_report(top, true, 0, out);
 #endif
 		if (to_stderr)
 			fflush(out);

@@ -156,8 +156,67 @@ snapshot_oom(mcxt_context *ctx, void *a, void *b, void *c, void *d)
 				ctx->name != NULL ? ctx->name : "?");
 }
 
-#ifdef MCXT_SITES
-#include "snapshot_sites.h"
+#if MCXT_SITES
+/* Collecting the sites of a subtree from mcxt_sites_foreach. */
+typedef struct site_collect
+{
+	mcxt_snapshot_site_t *sites;
+	size_t		n;
+	size_t		cap;
+	snap_buf   *strings;
+	size_t	   *file_off;		/* offsets into strings, fixed up at the end */
+	size_t	   *func_off;
+	bool		ok;
+} site_collect;
+
+static void
+site_collect_one(const mcxt_site_stats_t *site, void *arg)
+{
+	site_collect *sc = arg;
+
+	if (!sc->ok)
+		return;
+	if (sc->n == sc->cap)
+	{
+		size_t		cap = sc->cap ? sc->cap * 2 : 64;
+		mcxt_snapshot_site_t *s1 = realloc(sc->sites, cap * sizeof(*s1));
+		size_t	   *f1 = s1 ? realloc(sc->file_off, cap * sizeof(*f1)) : NULL;
+		size_t	   *f2 = f1 ? realloc(sc->func_off, cap * sizeof(*f2)) : NULL;
+
+		if (s1 != NULL)
+			sc->sites = s1;
+		if (f1 != NULL)
+			sc->file_off = f1;
+		if (f2 == NULL)
+		{
+			sc->ok = false;
+			return;
+		}
+		sc->func_off = f2;
+		sc->cap = cap;
+	}
+	memset(&sc->sites[sc->n], 0, sizeof(sc->sites[sc->n]));
+	sc->sites[sc->n].line = site->line;
+	sc->sites[sc->n].chunks = site->chunks;
+	sc->sites[sc->n].bytes = site->bytes;
+	sc->sites[sc->n].space = site->space;
+	/* copied: a site's strings may belong to a library that is unloaded later */
+	sc->file_off[sc->n] = sc->strings->len;
+	buf_put(sc->strings, site->file ? site->file : "?", strlen(site->file ? site->file : "?") + 1);
+	sc->func_off[sc->n] = sc->strings->len;
+	buf_put(sc->strings, site->func ? site->func : "?", strlen(site->func ? site->func : "?") + 1);
+	sc->ok = sc->strings->ok;
+	sc->n++;
+}
+
+static int
+site_space_desc(const void *x, const void *y)
+{
+	const mcxt_snapshot_site_t *a = x;
+	const mcxt_snapshot_site_t *b = y;
+
+	return a->space > b->space ? -1 : (a->space < b->space);
+}
 #endif
 
 mcxt_snapshot_t *
@@ -174,6 +233,8 @@ mcxt_snapshot(mcxt_context_t *ctx)
 	mcxt_context *c = ctx;
 	int			level = 0;
 	size_t		n;
+	mcxt_snapshot_site_t *sites = NULL;
+	size_t		nsites = 0;
 
 	if (ctx == NULL || ctx->magic != MCXT_CONTEXT_MAGIC)
 		mcxti_error(MCXT_ERR_MISUSE, NULL,
@@ -246,19 +307,45 @@ mcxt_snapshot(mcxt_context_t *ctx)
 	}
 	free(pathlen);
 	free(path.data);
+#if MCXT_SITES
+	/* the sites' names go into the same string buffer, before it is final */
+	{
+		site_collect sc = {.strings = &strings, .ok = true};
+
+		if (mcxt_sites_foreach(ctx, true, site_collect_one, &sc) < 0)
+			sc.ok = false;
+		if (!sc.ok)
+		{
+			free(sc.file_off);
+			free(sc.func_off);
+			free(sc.sites);
+			snapshot_oom(ctx, raw, strings.data, NULL, NULL);
+		}
+		for (size_t i = 0; i < sc.n; i++)
+		{
+			/* file and func hold offsets until the buffer stops moving */
+			sc.sites[i].file = (const char *) (uintptr_t) sc.file_off[i];
+			sc.sites[i].func = (const char *) (uintptr_t) sc.func_off[i];
+		}
+		free(sc.file_off);
+		free(sc.func_off);
+		sites = sc.sites;
+		nsites = sc.n;
+	}
+#endif
 	if (!strings.ok)
-		snapshot_oom(ctx, raw, strings.data, NULL, NULL);
+		snapshot_oom(ctx, raw, strings.data, sites, NULL);
 
 	snap = malloc(sizeof(*snap));
 	if (snap == NULL)
-		snapshot_oom(ctx, raw, strings.data, NULL, NULL);
+		snapshot_oom(ctx, raw, strings.data, sites, NULL);
 	memset(snap, 0, sizeof(*snap));
 	snap->magic = SNAPSHOT_MAGIC;
 	snap->seq = __atomic_add_fetch(&snapshot_seq, 1, __ATOMIC_RELAXED);
 	clock_gettime(CLOCK_REALTIME, &snap->taken);
 	snap->entries = malloc(nraw * sizeof(*snap->entries));
 	if (snap->entries == NULL)
-		snapshot_oom(ctx, raw, strings.data, snap, NULL);
+		snapshot_oom(ctx, raw, strings.data, snap, sites);
 
 	/* sort by path and sum the entries that share one */
 	raw_strings = strings.data;
@@ -280,8 +367,15 @@ mcxt_snapshot(mcxt_context_t *ctx)
 	snap->nentries = n;
 	snap->strings = strings.data;
 	free(raw);
-#ifdef MCXT_SITES
-	snapshot_take_sites(snap, ctx);
+	for (size_t i = 0; i < nsites; i++)
+	{
+		sites[i].file = strings.data + (uintptr_t) sites[i].file;
+		sites[i].func = strings.data + (uintptr_t) sites[i].func;
+	}
+	snap->sites = sites;
+	snap->nsites = nsites;
+#if MCXT_SITES
+	qsort(snap->sites, snap->nsites, sizeof(*snap->sites), site_space_desc);
 #endif
 	return snap;
 }
@@ -394,7 +488,7 @@ typedef struct diff_site
 {
 	const mcxt_snapshot_site_t *a;
 	const mcxt_snapshot_site_t *b;
-	int64_t		d_bytes;
+	int64_t		d_space;
 	int64_t		d_chunks;
 	diff_status status;
 } diff_site;
@@ -452,7 +546,7 @@ site_row_cmp(const void *x, const void *y)
 {
 	const diff_site *a = x;
 	const diff_site *b = y;
-	int			c = cmp_i64_desc(a->d_bytes, b->d_bytes);
+	int			c = cmp_i64_desc(a->d_space, b->d_space);
 
 	if (c == 0)
 		c = cmp_i64_desc(a->d_chunks, b->d_chunks);
@@ -548,9 +642,10 @@ diff_sites(const mcxt_snapshot_t *a, const mcxt_snapshot_t *b, int flags, size_t
 		r->b = xb;
 		xa = xa ? xa : &zero_site;
 		xb = xb ? xb : &zero_site;
-		r->d_bytes = (int64_t) (xb->bytes - xa->bytes);
+		r->d_space = (int64_t) (xb->space - xa->space);
 		r->d_chunks = (int64_t) (xb->chunks - xa->chunks);
-		r->status = status_of(r->a != NULL, r->b != NULL, r->d_bytes, r->d_chunks, 0);
+		r->status = status_of(r->a != NULL, r->b != NULL, r->d_space, r->d_chunks,
+							  (int64_t) (xb->bytes - xa->bytes));
 		/* a site that was and is empty is noise, even a "new" one */
 		if (r->status != DIFF_UNCHANGED || (flags & MCXT_DIFF_ALL))
 			n++;
@@ -672,10 +767,10 @@ diff_text(const mcxt_snapshot_t *a, const mcxt_snapshot_t *b, const diff_row *ro
 		const mcxt_snapshot_site_t *e = r->b ? r->b : r->a;
 
 		fprintf(out, "  %s bytes in %s chunks; %s %llu bytes in %llu chunks: %s:%d (%s)",
-				signed_str(r->d_bytes, s1, sizeof(s1)),
+				signed_str(r->d_space, s1, sizeof(s1)),
 				signed_str(r->d_chunks, s2, sizeof(s2)),
 				r->b ? "now" : "was",
-				(unsigned long long) e->bytes, (unsigned long long) e->chunks,
+				(unsigned long long) e->space, (unsigned long long) e->chunks,
 				e->file, e->line, e->func);
 		if (r->status == DIFF_NEW || r->status == DIFF_REMOVED)
 			fprintf(out, " (%s)", diff_status_names[r->status]);
@@ -763,8 +858,9 @@ diff_json(const mcxt_snapshot_t *a, const mcxt_snapshot_t *b, const diff_row *ro
 		fprintf(out, ",\"line\":%d,\"func\":", e->line);
 		mcxti_json_string(out, e->func);
 		fprintf(out, ",\"status\":\"%s\"", diff_status_names[r->status]);
-		json_pair(out, "bytes", xa->bytes, xb->bytes);
 		json_pair(out, "chunks", xa->chunks, xb->chunks);
+		json_pair(out, "bytes", xa->bytes, xb->bytes);
+		json_pair(out, "space", xa->space, xb->space);
 		fputc('}', out);
 	}
 	fputs("]}\n", out);
