@@ -15,7 +15,7 @@
  * context) are there as honest noise.
  *
  * Usage: redo_leak [--records N] [--seed S] [--truth FILE] [--stats FILE] [--wait]
- *                  [--watch HOURS] [--stats-on-signal FILE]
+ *                  [--watch HOURS [--watch-json]] [--stats-on-signal FILE]
  *   --records N  replay N records (default 300000)
  *   --truth FILE write what the program knows about its own leak (count,
  *                chunk size, family, stride, the address of one leaked
@@ -30,6 +30,7 @@
  *                WAL each); take a snapshot of TopMemoryContext before the
  *                first and after each, and print the diff: what grew in
  *                that hour, largest first.  The leak shows in hour 1.
+ *                --watch-json prints the diffs as JSON instead.
  *   --stats-on-signal FILE  SIGUSR2 makes the replay loop append the
  *                statistics to FILE ("-": stderr) at its next record (the
  *                per-record reset is the safe point)
@@ -285,6 +286,7 @@ main(int argc, char **argv)
 	const char *stats = NULL;
 	int			wait = 0;
 	int			watch = 0;
+	int			watch_flags = 0;
 	const char *dump_file = NULL;
 	int			round = 1;
 	sigset_t	usr1;
@@ -305,12 +307,14 @@ main(int argc, char **argv)
 			wait = 1;
 		else if (strcmp(argv[i], "--watch") == 0 && i + 1 < argc)
 			watch = atoi(argv[++i]);
+		else if (strcmp(argv[i], "--watch-json") == 0)
+			watch_flags = MCXT_DIFF_JSON;
 		else if (strcmp(argv[i], "--stats-on-signal") == 0 && i + 1 < argc)
 			dump_file = argv[++i];
 		else
 		{
 			fprintf(stderr, "usage: %s [--records N] [--seed S] [--truth FILE] [--stats FILE] [--wait]"
-					" [--watch HOURS] [--stats-on-signal FILE]\n", argv[0]);
+					" [--watch HOURS [--watch-json]] [--stats-on-signal FILE]\n", argv[0]);
 			return 2;
 		}
 	}
@@ -344,8 +348,10 @@ main(int argc, char **argv)
 		{
 			mcxt_snapshot_t *now = mcxt_snapshot(TopMemoryContext);
 
-			printf("hour %d: ", round);
-			mcxt_snapshot_diff(before, now, 0, stdout);
+			if (watch_flags == 0)
+				printf("hour %d: ", round);
+			if (mcxt_snapshot_diff(before, now, watch_flags, stdout) != 0)
+				return 1;
 			mcxt_snapshot_free(before);
 			before = now;
 			if (round == watch)
