@@ -85,6 +85,8 @@ buf_reserve(snap_buf *b, size_t more)
 static void
 buf_put(snap_buf *b, const char *s, size_t n)
 {
+	if (n == 0)
+		return;
 	buf_reserve(b, n);
 	if (!b->ok)
 		return;
@@ -112,22 +114,23 @@ buf_put_name(snap_buf *b, const char *name)
 /* While building, paths are offsets into the string buffer. */
 typedef struct snap_raw
 {
+	size_t		order;			/* pre-order position, to break ties */
 	size_t		path_off;
 	mcxt_snapshot_entry_t e;
 } snap_raw;
 
-static const char *raw_strings;	/* for the sort comparator only */
-
+/* qsort_r comparator: arg is the string buffer (threads may take snapshots at once). */
 static int
-raw_cmp(const void *a, const void *b)
+raw_cmp(const void *a, const void *b, void *arg)
 {
+	const char *strings = arg;
 	const snap_raw *x = a;
 	const snap_raw *y = b;
-	int			c = strcmp(raw_strings + x->path_off, raw_strings + y->path_off);
+	int			c = strcmp(strings + x->path_off, strings + y->path_off);
 
 	/* equal paths keep tree order, so the first one names the type */
 	if (c == 0)
-		return x < y ? -1 : (x > y);
+		return x->order < y->order ? -1 : (x->order > y->order);
 	return c;
 }
 
@@ -279,6 +282,7 @@ mcxt_snapshot(mcxt_context_t *ctx)
 			snapshot_oom(ctx, raw, strings.data, path.data, pathlen);
 		r = &raw[nraw++];
 		memset(r, 0, sizeof(*r));
+		r->order = nraw - 1;
 		r->path_off = strings.len;
 		buf_put(&strings, path.data, path.len);
 		buf_put(&strings, "", 1);
@@ -348,8 +352,7 @@ mcxt_snapshot(mcxt_context_t *ctx)
 		snapshot_oom(ctx, raw, strings.data, snap, sites);
 
 	/* sort by path and sum the entries that share one */
-	raw_strings = strings.data;
-	qsort(raw, nraw, sizeof(*raw), raw_cmp);
+	qsort_r(raw, nraw, sizeof(*raw), raw_cmp, strings.data);
 	n = 0;
 	for (size_t i = 0; i < nraw; i++)
 	{

@@ -251,6 +251,7 @@ test_new_and_removed(void)
 	(void) mcxt_alloc(doomed, 500);
 	(void) mcxt_aset_create(root, "Portal", MCXT_SMALL_SIZES);
 	(void) mcxt_aset_create(root, "odd/name%", MCXT_SMALL_SIZES);
+	(void) mcxt_aset_create(mcxt_aset_create(root, "", MCXT_SMALL_SIZES), "", MCXT_SMALL_SIZES);
 	a = mcxt_snapshot(root);
 	doomed_total = mcxt_mem_allocated(doomed, false);
 	mcxt_delete(doomed);
@@ -262,6 +263,9 @@ test_new_and_removed(void)
 	b = mcxt_snapshot(root);
 
 	CHECK(mcxt_snapshot_find(a, "Root/odd%2Fname%25") != NULL);
+	CHECK(mcxt_snapshot_find(a, "Root/") != NULL);
+	CHECK(mcxt_snapshot_find(a, "Root//") != NULL);
+	CHECK_EQ(mcxt_snapshot_find(a, "Root//")->level, 2);
 	CHECK_EQ(mcxt_snapshot_find(a, "Root/Portal")->ncontexts, 1);
 	CHECK_EQ(mcxt_snapshot_find(b, "Root/Portal")->ncontexts, 3);
 	CHECK(mcxt_snapshot_find(b, "Root/Doomed") == NULL);
