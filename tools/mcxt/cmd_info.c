@@ -15,7 +15,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "image_reader.h"
 #include "registry.h"
+#include "walk.h"
 
 void
 help_info(void)
@@ -28,7 +30,11 @@ help_info(void)
 		   "(image: in the core; partial: a prefix is; file: read from the mapped file on\n"
 		   "disk; missing: nowhere), what is missing and why (coredump_filter, truncated\n"
 		   "file), and libmcxt's registry (found by the symbol mcxt_registry or by its\n"
-		   "magic) with each thread's top context.\n"
+		   "magic) with each thread's top context.  Without a registry, a PostgreSQL or\n"
+		   "Greenplum server (its executable exports TopMemoryContext): the version (from\n"
+		   "the executable's version string, or --pg-version), whether the chunk headers\n"
+		   "are a MEMORY_CONTEXT_CHECKING build's (and how many blocks said so), and how\n"
+		   "many contexts the tree has.\n"
 		   "\n%s", TARGET_USAGE);
 }
 
@@ -158,6 +164,105 @@ info_print_filter(unsigned f)
 		printf("the heap would be in it\n");
 }
 
+/* PostgreSQL / Greenplum: what detect.c found (only without a libmcxt registry). */
+typedef struct info_pg
+{
+	bool		tried;
+	bool		ok;				/* a PostgreSQL tree was walked */
+	mcxt_detected det;
+	char		err[1024];
+	size_t		nctx;
+	bool		partial;
+} info_pg;
+
+static void
+info_pg_detect(image_t *im, const target_args *t, info_pg *pg)
+{
+	mcxt_reader rd;
+	mcxt_walk  *w;
+
+	memset(pg, 0, sizeof(*pg));
+	pg->tried = true;
+	image_reader_init(&rd, im);
+	w = mcxt_detect_walk(im, &rd, &t->alloc, &pg->det, pg->err, sizeof(pg->err));
+	if (w != NULL)
+	{
+		pg->ok = pg->det.postgres && w->nctx > 0;
+		pg->nctx = w->nctx;
+		pg->partial = w->partial;
+		if (pg->det.postgres && w->nctx == 0)
+			snprintf(pg->err, sizeof(pg->err), "TopMemoryContext at %#llx is NULL or unreadable",
+					 (unsigned long long) pg->det.root_var);
+		mcxt_walk_free(w);
+	}
+}
+
+static void
+info_pg_text(const info_pg *pg)
+{
+	const mcxt_detected *d = &pg->det;
+
+	if (!pg->tried || (!d->postgres && pg->err[0] == '\0'))
+		return;
+	if (!d->postgres)
+	{
+		printf("postgresql:  %s\n", pg->err);
+		return;
+	}
+	printf("postgresql:  %s %d%s", d->greenplum ? "Greenplum" : "PostgreSQL", d->major,
+		   d->version_forced ? " (--pg-version)" : "");
+	if (d->version_string[0])
+		printf(", version string \"%s\"", d->version_string);
+	printf("\n");
+	if (!pg->ok && pg->err[0])
+	{
+		printf("  error: %s\n", pg->err);
+		return;
+	}
+	printf("  TopMemoryContext variable at %#llx; %zu contexts%s; layout %s\n",
+		   (unsigned long long) d->root_var, pg->nctx, pg->partial ? " (partial walk)" : "",
+		   d->layout ? d->layout->name : "?");
+	if (strcmp(d->cassert_how, "detected") == 0)
+		printf("  cassert (MEMORY_CONTEXT_CHECKING): %s, detected: of %zu AllocSet blocks, "
+			   "%zu read consistently with the plain chunk header, %zu with the checking one\n",
+			   d->cassert ? "yes" : "no", d->blocks_checked, d->blocks_plain, d->blocks_cassert);
+	else
+		printf("  cassert (MEMORY_CONTEXT_CHECKING): %s (%s)\n", d->cassert ? "yes" : "no",
+			   d->cassert_how);
+}
+
+static void
+info_pg_json(const info_pg *pg)
+{
+	const mcxt_detected *d = &pg->det;
+
+	printf(",\"postgresql\":");
+	if (!pg->tried || !d->postgres)
+	{
+		printf("null");
+		return;
+	}
+	printf("{\"allocator\":\"%s\",\"version\":%d,\"version_forced\":%s,\"version_string\":",
+		   d->greenplum ? "greenplum" : "postgresql", d->major, d->version_forced ? "true" : "false");
+	json_str(stdout, d->version_string, strlen(d->version_string));
+	printf(",\"ok\":%s", pg->ok ? "true" : "false");
+	if (!pg->ok)
+	{
+		printf(",\"error\":");
+		json_str(stdout, pg->err, strlen(pg->err));
+		printf("}");
+		return;
+	}
+	printf(",\"layout\":");
+	json_str(stdout, d->layout->name, strlen(d->layout->name));
+	printf(",\"cassert\":%s,\"cassert_how\":\"%s\",\"blocks_checked\":%zu,"
+		   "\"blocks_plain\":%zu,\"blocks_cassert\":%zu,\"top_memory_context_var\":%llu,"
+		   "\"contexts\":%zu,\"partial\":%s}",
+		   d->cassert ? "true" : "false", d->cassert_how, d->blocks_checked, d->blocks_plain,
+		   d->blocks_cassert, (unsigned long long) d->root_var, pg->nctx,
+		   pg->partial ? "true" : "false");
+}
+
 static void
 info_text(image_t *im, const info_summary *s, const registry_info *ri, bool have_reg)
 {
@@ -278,7 +383,8 @@ json_u64(const char *key, uint64_t v, bool comma)
 }
 
 static void
-info_json(image_t *im, const info_summary *s, const registry_info *ri, bool have_reg)
+info_json(image_t *im, const info_summary *s, const registry_info *ri, bool have_reg,
+		  const info_pg *pg)
 {
 	uint64_t	bias;
 	unsigned	filter;
@@ -372,6 +478,7 @@ info_json(image_t *im, const info_summary *s, const registry_info *ri, bool have
 	}
 	else
 		printf("null");
+	info_pg_json(pg);
 	printf(",\"warnings\":[");
 	for (size_t i = 0; i < image_nwarnings(im); i++)
 	{
@@ -389,6 +496,7 @@ do_info(int argc, char **argv)
 	info_summary s;
 	registry_info ri;
 	bool		have_reg;
+	info_pg		pg;
 
 	for (int i = 0; i < argc; i++)
 	{
@@ -416,6 +524,9 @@ do_info(int argc, char **argv)
 	image_load_files(im);
 	info_summarize(im, &s);
 	have_reg = registry_find(im, &ri);
+	memset(&pg, 0, sizeof(pg));
+	if (!have_reg)
+		info_pg_detect(im, &t, &pg);
 	image_release(im);
 	if (s.partial)
 		image_warn(im, "analysis will be partial: %s%s%s",
@@ -423,9 +534,12 @@ do_info(int argc, char **argv)
 				   s.anon_missing_regions ? "anonymous memory was not dumped; " : "",
 				   s.bad_file_regions ? "some mapped files are missing or differ" : "");
 	if (json_output)
-		info_json(im, &s, &ri, have_reg);
+		info_json(im, &s, &ri, have_reg, &pg);
 	else
+	{
 		info_text(im, &s, &ri, have_reg);
+		info_pg_text(&pg);
+	}
 	print_image_warnings(im);
 	registry_free(&ri);
 	image_close(im);

@@ -30,35 +30,45 @@ typedef struct walked
 	image_t    *im;
 	mcxt_reader reader;
 	mcxt_walk  *w;
+	mcxt_detected det;			/* which allocator and layout (the walk points into it) */
 } walked;
 
 /*
- * Open a target and walk it.  Returns false after printing why (the exit
- * code is then MCXT_EXIT_INPUT).
+ * Open a target and walk it with the layout detect.c chooses.  Returns
+ * false after printing why (the exit code is then MCXT_EXIT_INPUT).  The
+ * walked struct must stay where it is while the walk lives.
  */
 static bool
 walk_target(target_args *t, walked *out)
 {
-	mcxt_walk_opts wopts = {0};
+	char		err[1024];
 
 	memset(out, 0, sizeof(*out));
 	out->im = target_open(t);
 	if (out->im == NULL)
 		return false;
 	image_reader_init(&out->reader, out->im);
-	out->w = mcxt_walk_new(&mcxt_layout_libmcxt, &out->reader, &wopts);
+	out->w = mcxt_detect_walk(out->im, &out->reader, &t->alloc, &out->det, err, sizeof(err));
 	/* the process may run again: everything needed is in the walk */
 	if (out->w == NULL)
 	{
-		p_err("%s: out of memory while walking the context trees", image_target(out->im));
+		print_image_warnings(out->im);
+		p_err("%s: %s", image_target(out->im), err);
 		image_close(out->im);
 		return false;
 	}
 	if (out->w->nctx == 0)
 	{
 		mcxt_report_warnings_text(stderr, out->w);
-		p_err("%s: no libmcxt context tree found (no registry by symbol or magic, "
-					"or its roots are unreadable)", image_target(out->im));
+		print_image_warnings(out->im);
+		if (out->det.postgres)
+			p_err("%s: no PostgreSQL context tree found (TopMemoryContext at 0x%llx is NULL "
+				  "or its context is unreadable)", image_target(out->im),
+				  (unsigned long long) out->det.root_var);
+		else
+			p_err("%s: no libmcxt context tree found (no registry by symbol or magic, "
+				  "or its roots are unreadable), and the executable does not export "
+				  "PostgreSQL's TopMemoryContext", image_target(out->im));
 		mcxt_walk_free(out->w);
 		image_close(out->im);
 		return false;
@@ -110,6 +120,12 @@ walk_option(const char *cmd, mcxt_report_opts *ro, int argc, char **argv, int *i
 		ro->pg_format = true;
 		return 1;
 	}
+	if (strcmp(argv[*i], "--pg-log-format") == 0)
+	{
+		ro->pg_log_format = true;
+		ro->pg_format = true;
+		return 1;
+	}
 	return 0;
 }
 
@@ -118,19 +134,27 @@ walk_option(const char *cmd, mcxt_report_opts *ro, int argc, char **argv, int *i
 void
 help_contexts(void)
 {
-	printf("Usage: mcxt contexts TARGET [--pg-format] [--max-level N] [--max-children N] [--json]\n"
+	printf("Usage: mcxt contexts TARGET [--pg-format | --pg-log-format] [--max-level N]\n"
+		   "                     [--max-children N] [--json]\n"
 		   "\n"
-		   "Every memory-context tree of the image (one per thread of a libmcxt program),\n"
-		   "one line per context in PostgreSQL's MemoryContextStats format:\n"
+		   "Every memory-context tree of the image (one per thread of a libmcxt program;\n"
+		   "TopMemoryContext's of a PostgreSQL or Greenplum process), one line per\n"
+		   "context in PostgreSQL's MemoryContextStats format:\n"
 		   "  NAME: T total in B blocks; F free (C chunks); U used[: IDENT]\n"
-		   "indented two spaces per level, followed by the accounting fields (current,\n"
-		   "cumulative allocated and freed, peak), and a grand total.\n"
+		   "indented two spaces per level, followed by the accounting fields (libmcxt:\n"
+		   "current, cumulative allocated and freed, peak; PostgreSQL 13+: mem_allocated),\n"
+		   "and a grand total.  PostgreSQL's rules apply to its processes: a dynahash\n"
+		   "context is shown by its ident, Generation contexts add \"(N chunks)\".\n"
 		   "\n"
 		   "  --pg-format       PostgreSQL's lines only, without the accounting fields\n"
+		   "  --pg-log-format   exactly the text pg_log_backend_memory_contexts() logs (each\n"
+		   "                    line as after \"LOG:  \"): \"level: N; NAME: ...\", at most 100\n"
+		   "                    children per parent, then the \"Grand total\" line\n"
 		   "  --max-level N     levels shown (default 100); deeper contexts are summed\n"
 		   "  --max-children N  children shown per parent (default 100); the rest are summed\n"
-		   "JSON: {\"contexts\": [{name, ident, type, level, parent, path, total_bytes,\n"
-		   "       total_nblocks, free_bytes, free_chunks, used_bytes, ...}], ...}\n"
+		   "JSON: {\"allocator\": \"libmcxt\"|\"postgresql\"|\"greenplum\", \"version\": N,\n"
+		   "       \"cassert\": BOOL, \"contexts\": [{name, ident, type, level, parent, path,\n"
+		   "       total_bytes, total_nblocks, free_bytes, free_chunks, used_bytes, ...}], ...}\n"
 		   "\n%s", TARGET_USAGE);
 }
 
@@ -380,7 +404,33 @@ do_diff(int argc, char **argv)
 	}
 	if ((!ta.core && !ta.pid) || (!tb.core && !tb.pid))
 		return usage_error("diff", "two images needed: mcxt diff A B");
+	/* target options apply to both images, wherever they were given */
+	if (ta.opts.exe == NULL)
+		ta.opts.exe = tb.opts.exe;
+	ta.opts.hold |= tb.opts.hold;
+	ta.opts.no_freeze |= tb.opts.no_freeze;
 	tb.opts = ta.opts;
+	/* --pg-version and --pg-cassert anywhere apply to both images */
+	if (tb.alloc.pg_major == 0)
+	{
+		tb.alloc.pg_major = ta.alloc.pg_major;
+		tb.alloc.pg_greenplum = ta.alloc.pg_greenplum;
+	}
+	if (ta.alloc.pg_major == 0)
+	{
+		ta.alloc.pg_major = tb.alloc.pg_major;
+		ta.alloc.pg_greenplum = tb.alloc.pg_greenplum;
+	}
+	if (!tb.alloc.pg_cassert_set)
+	{
+		tb.alloc.pg_cassert_set = ta.alloc.pg_cassert_set;
+		tb.alloc.pg_cassert = ta.alloc.pg_cassert;
+	}
+	if (!ta.alloc.pg_cassert_set)
+	{
+		ta.alloc.pg_cassert_set = tb.alloc.pg_cassert_set;
+		ta.alloc.pg_cassert = tb.alloc.pg_cassert;
+	}
 	if (!walk_target(&ta, &wa))
 		return MCXT_EXIT_INPUT;
 	image_release(wa.im);

@@ -6,6 +6,7 @@ if(NOT TARGET mcxt_forensics)
   set(_mcxt_forensics_dir ${CMAKE_CURRENT_LIST_DIR})
   add_library(mcxt_forensics STATIC
     ${_mcxt_forensics_dir}/layout_mcxt.c
+    ${_mcxt_forensics_dir}/layout_pg.c
     ${_mcxt_forensics_dir}/walk.c
     ${_mcxt_forensics_dir}/analyze.c
     ${_mcxt_forensics_dir}/report.c)

@@ -576,9 +576,23 @@ file_load(image_t *im, int idx)
 	f->tried = true;
 	if (im->opts.no_files)
 		return false;
+	/*
+	 * Shared anonymous memory (/dev/zero, SysV segments) shows up as a
+	 * deleted file: there is nothing on disk to read, and nothing to warn
+	 * about (a core holds those bytes or it does not).
+	 */
+	if (strcmp(f->open_path, "/dev/zero (deleted)") == 0 ||
+		(strncmp(f->open_path, "/SYSV", 5) == 0 && strstr(f->open_path, " (deleted)") != NULL))
+	{
+		snprintf(f->why_bad, sizeof(f->why_bad), "%s is shared anonymous memory", f->open_path);
+		file_mark_bad(im, idx);
+		return false;
+	}
 	fd = open(f->open_path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	if (fd < 0)
 	{
+		snprintf(f->why_bad, sizeof(f->why_bad), "cannot open %s: %s", f->open_path,
+				 strerror(errno));
 		image_warn(im, "mapped file %s: %s; its bytes missing from the image are unavailable",
 				   f->open_path, strerror(errno));
 		file_mark_bad(im, idx);
@@ -586,6 +600,8 @@ file_load(image_t *im, int idx)
 	}
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0)
 	{
+		snprintf(f->why_bad, sizeof(f->why_bad), "%s is not a regular non-empty file",
+				 f->open_path);
 		image_warn(im, "mapped file %s is not a regular non-empty file; not read", f->open_path);
 		close(fd);
 		file_mark_bad(im, idx);
@@ -595,6 +611,7 @@ file_load(image_t *im, int idx)
 	close(fd);
 	if (m == MAP_FAILED)
 	{
+		snprintf(f->why_bad, sizeof(f->why_bad), "cannot map %s", f->open_path);
 		image_warn(im, "mapped file %s: mmap failed: %s", f->open_path, strerror(errno));
 		file_mark_bad(im, idx);
 		return false;
@@ -625,6 +642,10 @@ file_load(image_t *im, int idx)
 
 		if (r->file_ofs >= f->size && im->kind == IMAGE_CORE)
 		{
+			snprintf(f->why_bad, sizeof(f->why_bad),
+					 "%s differs from the file the process had mapped: it is %zu bytes, "
+					 "the image maps offset %#llx",
+					 f->open_path, f->size, (unsigned long long) r->file_ofs);
 			image_warn(im, "mapped file %s differs from the one in the image: "
 					   "it is %zu bytes, the image maps offset %#llx; not read",
 					   f->open_path, f->size, (unsigned long long) r->file_ofs);
@@ -634,6 +655,9 @@ file_load(image_t *im, int idx)
 	}
 	if (file_differs(im, idx) == 1)
 	{
+		snprintf(f->why_bad, sizeof(f->why_bad),
+				 "%s differs from the file the process had mapped (ELF header or GNU build-id)",
+				 f->open_path);
 		image_warn(im, "mapped file %s differs from the one in the image (ELF header or GNU "
 				   "build-id); its bytes and symbols are not used",
 				   f->open_path);
@@ -695,6 +719,61 @@ imgi_find_exe(image_t *im, const char *exe_hint)
 	im->exe_file = idx;
 	if (idx >= 0)
 		(void) file_load(im, idx);
+}
+
+int
+image_exe_check(image_t *im, char *why, size_t whylen)
+{
+	image_file *f;
+	uint64_t	entry;
+	uint64_t	hdr;
+
+	if (im->exe_file < 0)
+	{
+		snprintf(why, whylen, "the image names no executable (no NT_FILE entry at AT_ENTRY); give --exe PATH");
+		return -1;
+	}
+	f = &im->files[im->exe_file];
+	if (!file_load(im, im->exe_file))
+	{
+		snprintf(why, whylen, "%s", f->why_bad[0] ? f->why_bad : "the executable cannot be read");
+		return f->why_bad[0] && strstr(f->why_bad, "differs") ? 1 : -1;
+	}
+	if (!f->is_elf)
+	{
+		snprintf(why, whylen, "%s is not an ELF executable", f->open_path);
+		return 1;
+	}
+	/* the entry point must fall where the image maps the file's first segment */
+	if (im->kind == IMAGE_CORE && f->elf.eh.e_type == ET_DYN && f->elf.has_load &&
+		image_auxv(im, AT_ENTRY, &entry) && file_header_addr(im, im->exe_file, &hdr) &&
+		(entry < f->elf.eh.e_entry || hdr < f->elf.first_load_vaddr ||
+		 entry - f->elf.eh.e_entry != hdr - f->elf.first_load_vaddr))
+	{
+		snprintf(why, whylen, "%s does not match the image: its entry point %#llx puts it at %#llx, "
+				 "the image maps it at %#llx",
+				 f->open_path, (unsigned long long) f->elf.eh.e_entry,
+				 (unsigned long long) (entry - f->elf.eh.e_entry),
+				 (unsigned long long) (hdr - f->elf.first_load_vaddr));
+		return 1;
+	}
+	return 0;
+}
+
+bool
+image_exe_bytes(image_t *im, const unsigned char **buf, size_t *size)
+{
+	if (im->exe_file < 0 || !file_load(im, im->exe_file))
+		return false;
+	*buf = im->files[im->exe_file].map;
+	*size = im->files[im->exe_file].size;
+	return true;
+}
+
+const char *
+image_exe_open_path(const image_t *im)
+{
+	return im->exe_file >= 0 ? im->files[im->exe_file].open_path : NULL;
 }
 
 const char *

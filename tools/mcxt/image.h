@@ -163,6 +163,18 @@ bool		image_symbol(image_t *im, const char *name, uint64_t *addr, const char **w
 image_kind	image_get_kind(const image_t *im);
 const char *image_target(const image_t *im);	/* core path, or "pid N" */
 const char *image_exe_path(const image_t *im);	/* may be NULL */
+const char *image_exe_open_path(const image_t *im);	/* the file read (--exe), may be NULL */
+
+/*
+ * Is the executable (the image's, or --exe) there and the one the image
+ * had mapped?  0 yes; 1 it differs (ELF header, GNU build-id, size, or an
+ * entry point that does not fit the mapping); -1 there is none or it
+ * cannot be read.  why gets a sentence either way but 0.
+ */
+int			image_exe_check(image_t *im, char *why, size_t whylen);
+
+/* The executable file's bytes (mapped), false if it cannot be read. */
+bool		image_exe_bytes(image_t *im, const unsigned char **buf, size_t *size);
 bool		image_exe_bias(image_t *im, uint64_t *bias);	/* load bias of the executable */
 int			image_pid(const image_t *im);	/* process id, or -1 */
 const char *image_cmdline(const image_t *im);	/* may be NULL */

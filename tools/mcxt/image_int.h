@@ -26,6 +26,7 @@ typedef struct image_file
 	char	   *open_path;		/* what we open (differs with --exe) */
 	bool		tried;
 	bool		usable;			/* mapped, and not known to differ */
+	char		why_bad[256];	/* why not usable (empty if usable or not tried) */
 	const unsigned char *map;
 	size_t		size;
 	bool		is_elf;

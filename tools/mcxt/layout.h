@@ -8,9 +8,10 @@
  * The walker (walk.c) is generic and reads memory only through this
  * descriptor, so supporting another allocator is writing one more
  * descriptor (and, where the rules differ, one small chunk decoder), never
- * touching the walker.  Only libmcxt's descriptor exists today
- * (layout_mcxt.c, built with offsetof on ../../src/chunk.h so the tool and
- * the library cannot drift).  Context types come in three storage kinds:
+ * touching the walker.  libmcxt's descriptor (layout_mcxt.c) is built with
+ * offsetof on ../../src/chunk.h so the tool and the library cannot drift;
+ * PostgreSQL's (layout_pg.c, 10-15) are tables of facts read from each
+ * version's sources, selected by mcxt_layout_pg_find.  Context types come in three storage kinds:
  * AllocSet (blocks, chunks, power-of-two freelists; the layout's own
  * fields), block-list types (Generation, Bump: mcxt_layout_blocks) and
  * slab types (mcxt_layout_slab); each may have a chunk decoder, and a
@@ -144,6 +145,9 @@ typedef struct mcxt_layout_blocks
 	 */
 	uint32_t	size_before;
 
+	mcxt_layout_field blksize;	/* the block's size as its stats count it (else
+								 * endptr - block; PostgreSQL's Generation) */
+
 	/* chunks, if they can be walked: header size, decoder and its variants */
 	uint32_t	chunk_hdr_size;
 	mcxt_chunk_decode_fn decode;	/* NULL: chunks are not walked */
@@ -217,7 +221,18 @@ typedef enum mcxt_root_kind
 
 typedef struct mcxt_layout
 {
-	const char *name;			/* "libmcxt v1" */
+	const char *name;			/* "libmcxt v1", "PostgreSQL 15" */
+	const char *allocator;		/* "libmcxt", "postgresql", "greenplum" (JSON) */
+	int			major;			/* PostgreSQL/Greenplum major version, 0 for libmcxt */
+	bool		cassert;		/* MEMORY_CONTEXT_CHECKING header layout */
+	bool		dynahash_by_ident;	/* show a "dynahash" context by its ident (PostgreSQL) */
+	int			level_base;		/* level of the root in the log and the view (18: 1) */
+	bool		summary_counts_descendants; /* "K more child contexts": K counts the
+											 * whole subtrees (libmcxt, PostgreSQL
+											 * 17+), not the children only (10-16) */
+	bool		tags_verified;	/* types[].tag are that version's NodeTags; if false they
+								 * are relative to types[0] (AllocSet) and the selection
+								 * takes the real ones from the root context */
 	uint32_t	ptr_size;		/* 8 */
 	uint32_t	maxalign;		/* 8 */
 
@@ -277,6 +292,14 @@ typedef struct mcxt_layout
 	/* chunks */
 	uint32_t	chunk_hdr_size;	/* user pointer = header + this */
 	mcxt_chunk_decode_fn decode;
+	/*
+	 * The word of an allocated chunk's header that names its context
+	 * (PostgreSQL 10-15: aset, right before the user pointer; size 0: no
+	 * such word).  Not checked by the chunk walk (a free chunk holds its
+	 * freelist link there); used to tell header layouts apart (see
+	 * mcxt_walk_chunk_consistency).
+	 */
+	mcxt_layout_field chunk_owner;
 	bool		free_by_flag;	/* a free chunk's header says so (else: freelists only) */
 	uint32_t	link_offset;	/* freelist link: at header + this */
 	uint32_t	fl_ptr_offset;	/* freelist heads and links point at header + this
@@ -287,6 +310,45 @@ typedef struct mcxt_layout
 
 /* libmcxt, MCXT_LAYOUT_VERSION of ../../src/chunk.h (layout_mcxt.c). */
 extern const mcxt_layout mcxt_layout_libmcxt;
+
+/*
+ * PostgreSQL and Greenplum.
+ *
+ * mcxt_layout_pg_find returns the descriptor of a major version (10..18;
+ * Greenplum: 6, 7 with greenplum true) in its plain or
+ * MEMORY_CONTEXT_CHECKING (cassert) form, or NULL when there is none.  The
+ * caller (detect.c) picks the version from the executable's version
+ * string or --pg-version, and plain or cassert from the image (both are
+ * walked; the one whose chunk chains are consistent wins, see
+ * mcxt_walk_chunk_consistency) or --pg-cassert / --no-pg-cassert.
+ *
+ * Adding a version:
+ *  1. read its structs (MemoryContextData, the AllocSet/Generation/Slab/
+ *     Bump contexts, blocks and chunk headers, the NodeTags or method ids,
+ *     each stats function) from its sources;
+ *  2. write const mcxt_layout mcxt_layout_pgNN and mcxt_layout_pgNN_cassert
+ *     in a layout_*.c file (layout_pg.c shows the pattern: a chunk decoder
+ *     per header format, mcxt_layout_blocks for block-list types), declare
+ *     them below, and add the file to forensics.cmake;
+ *  3. add one row to pg_layouts[] in layout_pg.c.
+ * A header format the walker cannot express (e.g. an owner found through a
+ * shared header) gets a new field here and a few lines in walk.c, kept
+ * generic: the walker never tests a version number.
+ */
+extern const mcxt_layout mcxt_layout_pg10;
+extern const mcxt_layout mcxt_layout_pg10_cassert;
+extern const mcxt_layout mcxt_layout_pg11;
+extern const mcxt_layout mcxt_layout_pg11_cassert;
+extern const mcxt_layout mcxt_layout_pg12;
+extern const mcxt_layout mcxt_layout_pg12_cassert;
+extern const mcxt_layout mcxt_layout_pg13;
+extern const mcxt_layout mcxt_layout_pg13_cassert;
+extern const mcxt_layout mcxt_layout_pg14;
+extern const mcxt_layout mcxt_layout_pg14_cassert;
+extern const mcxt_layout mcxt_layout_pg15;
+extern const mcxt_layout mcxt_layout_pg15_cassert;
+
+const mcxt_layout *mcxt_layout_pg_find(int major, bool greenplum, bool cassert);
 
 /* Chunk size of freelist i. */
 static inline uint64_t

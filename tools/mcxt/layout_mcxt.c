@@ -214,6 +214,8 @@ static const mcxt_layout_slab layout_mcxt_slab = {
 
 const mcxt_layout mcxt_layout_libmcxt = {
 	.name = "libmcxt v" MCXT_LAYOUT_STR(MCXT_LAYOUT_VERSION),
+	.allocator = "libmcxt",
+	.summary_counts_descendants = true,
 	.ptr_size = sizeof(void *),
 	.maxalign = MCXT_MAXALIGN,
 

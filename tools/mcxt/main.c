@@ -193,6 +193,20 @@ target_option(target_args *t, int argc, char **argv, int *i)
 		t->pid = (int) n;
 		return 1;
 	}
+	if ((v = option_value("--pg-version", argc, argv, i, &err)) != NULL || err)
+	{
+		if (err || !mcxt_parse_pg_version(v, &t->alloc.pg_major, &t->alloc.pg_greenplum))
+			return usage_error(NULL, "--pg-version needs a major version 10..18, or gp6 or gp7"), -1;
+		return 1;
+	}
+	if (strcmp(a, "--pg-cassert") == 0 || strcmp(a, "--no-pg-cassert") == 0)
+	{
+		if (t->alloc.pg_cassert_set && t->alloc.pg_cassert != (a[2] == 'p'))
+			return usage_error(NULL, "give one of --pg-cassert and --no-pg-cassert"), -1;
+		t->alloc.pg_cassert_set = true;
+		t->alloc.pg_cassert = a[2] == 'p';
+		return 1;
+	}
 	if ((v = option_value("--exe", argc, argv, i, &err)) != NULL || err)
 	{
 		if (err || !*v)

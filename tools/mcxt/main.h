@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "detect.h"
 #include "image.h"
 #include "output.h"
 
@@ -25,6 +26,7 @@ typedef struct target_args
 	const char *core;
 	int			pid;
 	image_opts	opts;
+	mcxt_alloc_opts alloc;		/* --pg-version, --pg-cassert, --no-pg-cassert */
 	bool		help;
 } target_args;
 
@@ -33,6 +35,11 @@ typedef struct target_args
 	"Target options:\n" \
 	"  --pid PID       a live process: stopped with ptrace while its metadata is read\n" \
 	"  --exe PATH      the executable, when the core's path to it is wrong or missing\n" \
+	"  --pg-version N  PostgreSQL major version 10..18, or gp6/gp7 for Greenplum, instead of\n" \
+	"                  the executable's version string\n" \
+	"  --pg-cassert, --no-pg-cassert\n" \
+	"                  PostgreSQL chunk headers with or without MEMORY_CONTEXT_CHECKING\n" \
+	"                  (--enable-cassert builds); default: detected from the image\n" \
 	"  --hold          keep the process stopped until the command finishes\n" \
 	"  --no-freeze     do not stop the process at all (reads may be inconsistent)\n" \
 	"  --json, -j      JSON on stdout (errors too, as {\"error\": ...})\n" \

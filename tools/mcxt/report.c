@@ -142,15 +142,47 @@ report_indent(FILE *out, int level)
 		fputs("  ", out);
 }
 
+/*
+ * The name and ident a context is shown with: PostgreSQL labels a dynahash
+ * context with its hash table's name (the ident) and no ident.
+ */
+static void
+report_display(const mcxt_walk *w, const mcxt_ctx_info *c, const char **name, const char **ident)
+{
+	*name = c->name;
+	*ident = c->ident;
+	if (w->layout->dynahash_by_ident && c->ident != NULL && c->name != NULL &&
+		strcmp(c->name, "dynahash") == 0)
+	{
+		*name = c->ident;
+		*ident = NULL;
+	}
+}
+
 static void
 report_ctx_line(FILE *out, const mcxt_walk *w, int32_t ci, int level, const mcxt_report_opts *o)
 {
 	const mcxt_ctx_info *c = &w->ctx[ci];
+	const char *name;
+	const char *ident;
 
-	report_indent(out, level);
-	fprintf(out, "%s: ", c->name ? c->name : "");
-	report_counters(out, c->total_bytes, c->nblocks, c->free_bytes, c->free_chunks);
-	report_ident(out, c->ident);
+	report_display(w, c, &name, &ident);
+	if (o->pg_log_format)
+		fprintf(out, "level: %d; ", level + w->layout->level_base);
+	else
+		report_indent(out, level);
+	fprintf(out, "%s: ", name ? name : "");
+	if (c->has_nchunks)
+	{
+		/* Generation's own form: the chunk count follows the blocks */
+		fprintf(out, "%llu total in %llu blocks (%llu chunks); %llu free (%llu chunks); %llu used",
+				(ull) c->total_bytes, (ull) c->nblocks, (ull) c->nchunks, (ull) c->free_bytes,
+				(ull) c->free_chunks,
+				(ull) (c->total_bytes - (c->free_bytes < c->total_bytes ? c->free_bytes : c->total_bytes)));
+	}
+	else
+		report_counters(out, c->total_bytes, c->nblocks, c->free_bytes, c->free_chunks);
+	report_ident(out, ident);
 	if (!o->pg_format && w->layout->nacct > 0)
 	{
 		fputs(" [", out);
@@ -174,7 +206,7 @@ report_rest(const mcxt_walk *w, int32_t ci, size_t *n, mcxt_walk_totals *t)
 		while (end < w->nctx && w->ctx[end].level > w->ctx[ci].level &&
 			   w->ctx[end].root == w->ctx[ci].root)
 			end++;
-		*n += end - (size_t) ci;
+		*n += w->layout->summary_counts_descendants ? end - (size_t) ci : 1;
 		t->total_bytes += st.total_bytes;
 		t->nblocks += st.nblocks;
 		t->free_bytes += st.free_bytes;
@@ -202,7 +234,10 @@ report_tree(FILE *out, const mcxt_walk *w, int32_t ci, int level, int max_level,
 
 		memset(&rest, 0, sizeof(rest));
 		report_rest(w, child, &nrest, &rest);
-		report_indent(out, level + 1);
+		if (o->pg_log_format)
+			fprintf(out, "level: %d; ", level + w->layout->level_base);
+		else
+			report_indent(out, level + 1);
 		fprintf(out, "%zu more child contexts containing ", nrest);
 		report_counters(out, rest.total_bytes, rest.nblocks, rest.free_bytes, rest.free_chunks);
 		fputc('\n', out);
@@ -277,15 +312,22 @@ report_ctx_json(FILE *out, const mcxt_walk *w, int32_t ci)
 	const mcxt_ctx_info *c = &w->ctx[ci];
 	uint32_t	path[REPORT_MAX_DEPTH];
 	int			depth = 0;
+	const char *name;
+	const char *ident;
+	const char *pname = NULL;
+	const char *pident;
 
+	report_display(w, c, &name, &ident);
+	if (c->parent >= 0)
+		report_display(w, &w->ctx[c->parent], &pname, &pident);
 	fputs("\"name\":", out);
-	mcxt_report_json_string(out, c->name);
+	mcxt_report_json_string(out, name);
 	fputs(",\"ident\":", out);
-	mcxt_report_json_string(out, c->ident);
+	mcxt_report_json_string(out, ident);
 	fputs(",\"type\":", out);
 	mcxt_report_json_string(out, c->type_name);
-	fprintf(out, ",\"level\":%d,\"parent\":", c->level);
-	mcxt_report_json_string(out, c->parent >= 0 ? w->ctx[c->parent].name : NULL);
+	fprintf(out, ",\"level\":%d,\"parent\":", c->level + w->layout->level_base);
+	mcxt_report_json_string(out, pname);
 	for (int32_t k = ci; k >= 0 && depth < REPORT_MAX_DEPTH; k = w->ctx[k].parent)
 		path[depth++] = w->ctx[k].bfs_id;
 	fputs(",\"path\":[", out);
@@ -308,6 +350,13 @@ mcxt_report_contexts_json(FILE *out, const mcxt_walk *w)
 
 	fputs("{\"layout\":", out);
 	mcxt_report_json_string(out, w->layout->name);
+	fputs(",\"allocator\":", out);
+	mcxt_report_json_string(out, w->layout->allocator);
+	if (w->layout->major > 0)
+		fprintf(out, ",\"version\":%d", w->layout->major);
+	else
+		fputs(",\"version\":null", out);
+	fprintf(out, ",\"cassert\":%s", w->layout->cassert ? "true" : "false");
 	fputs(",\"roots\":[", out);
 	for (size_t r = 0; r < w->nroots; r++)
 		fprintf(out, "%s{\"tid\":%lld,\"top\":\"0x%llx\"}", r ? "," : "",

@@ -15,6 +15,15 @@
  * per thread), listed tree by tree, breadth-first as the library does;
  * path ids are per tree.
  * Every JSON document also carries "partial" and the walk's "warnings".
+ *
+ * PostgreSQL's display rules apply where the layout says so
+ * (dynahash_by_ident: a "dynahash" context shows its ident as its name and
+ * no ident, in text and JSON, as MemoryContextStatsPrint and the view do);
+ * a context type with per-block chunk counts (PostgreSQL's Generation)
+ * prints "T total in B blocks (N chunks); ..." as its stats method does.
+ * pg_log_format prints each line as pg_log_backend_memory_contexts() logs
+ * it: "level: N; NAME: ...", no indentation, the "K more child contexts"
+ * summary at the parent's level, then "Grand total: ...".
  */
 #ifndef MCXT_TOOL_REPORT_H
 #define MCXT_TOOL_REPORT_H
@@ -30,6 +39,7 @@ typedef struct mcxt_report_opts
 	int			max_level;		/* text: levels shown (0: 100, as MemoryContextStats) */
 	int			max_children;	/* text: children per parent (0: 100) */
 	bool		pg_format;		/* text: PostgreSQL's lines only, no accounting */
+	bool		pg_log_format;	/* text: pg_log_backend_memory_contexts' log lines */
 	size_t		top;			/* suspects shown (0: 20) */
 	bool		single_root;	/* text contexts: only tree `root`, as the library prints one */
 	int			root;			/* index into the walk's roots (with single_root) */

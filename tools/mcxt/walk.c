@@ -576,6 +576,7 @@ typedef struct walk_state
 	unsigned char *hdr;			/* ctx_size bytes */
 	walk_set	blocks_seen;	/* every block recorded, for cycles and sharing */
 	size_t		nblocks_only;	/* contexts whose chunks are not walked */
+	size_t		unwalked;		/* contexts whose storage is not walked at all */
 } walk_state;
 
 /* The AllocSet block fields of a layout as a block-list descriptor. */
@@ -625,6 +626,7 @@ walk_blocks(mcxt_walk *w, walk_state *st, int32_t ci, const unsigned char *hdr,
 	}
 	c->first_block = (uint32_t) w->nblocks;
 	c->total_bytes = B->stats_header_bytes;
+	c->has_nchunks = B->nchunks.size > 0;
 	if (B->hdr_size > sizeof(bh))
 		return;
 	walk_cycle_init(&cyc);
@@ -696,7 +698,8 @@ walk_blocks(mcxt_walk *w, walk_state *st, int32_t ci, const unsigned char *hdr,
 			}
 			endptr = size > L->max_block_size ? 0 : block + size;
 		}
-		if (endptr < start || endptr - block > L->max_block_size)
+		if (endptr < start || endptr - block > L->max_block_size ||
+			(B->blksize.size && mcxt_layout_get(bh, B->blksize) > L->max_block_size))
 		{
 			mcxt_walk_warn(w, "context \"%s\": block 0x%llx has an absurd end 0x%llx",
 						   c->name ? c->name : "", (unsigned long long) block,
@@ -727,7 +730,7 @@ walk_blocks(mcxt_walk *w, walk_state *st, int32_t ci, const unsigned char *hdr,
 			keeper_seen = true;
 		c->nblocks++;
 		c->nblocks_walked++;
-		c->total_bytes += endptr - block;
+		c->total_bytes += B->blksize.size ? mcxt_layout_get(bh, B->blksize) : endptr - block;
 		c->free_bytes += endptr - b->freeptr;
 		c->free_chunks += mcxt_layout_get(bh, B->nfree);
 		c->nchunks += mcxt_layout_get(bh, B->nchunks);
@@ -997,6 +1000,10 @@ walk_one_context(mcxt_walk *w, walk_state *st, const walk_todo *t)
 	{
 		const char *pp = t->parent >= 0 ? w->ctx[t->parent].path : NULL;
 		const char *nm = c->name ? c->name : "";
+
+		/* PostgreSQL names a dynahash context by its hash table (its ident) */
+		if (L->dynahash_by_ident && c->ident != NULL && strcmp(nm, "dynahash") == 0)
+			nm = c->ident;
 		size_t		len = (pp ? strlen(pp) + 1 : 0) + strlen(nm);
 
 		if (len > WALK_PATH_MAX)
@@ -1052,8 +1059,10 @@ walk_one_context(mcxt_walk *w, walk_state *st, const walk_todo *t)
 	}
 	else
 	{
-		mcxt_walk_warn(w, "context \"%s\" (0x%llx): %s storage is not walked yet; its counters are 0",
-					   c->name ? c->name : "", (unsigned long long) c->addr, type->name);
+		/* one warning per walk (st->unwalked counts them), not one per context */
+		if (st->unwalked++ == 0)
+			mcxt_walk_warn(w, "context \"%s\" (0x%llx): %s storage is not walked yet; its counters are 0",
+						   c->name ? c->name : "", (unsigned long long) c->addr, type->name);
 		c->nwarnings++;
 		w->partial = true;
 	}
@@ -1426,6 +1435,9 @@ mcxt_walk_new(const mcxt_layout *layout, const mcxt_reader *reader, const mcxt_w
 		mcxt_walk_warn(w, "%zu contexts of types whose chunks are not walked yet (Bump): "
 					   "their counters are exact, leaks and chunk do not see their chunks",
 					   st.nblocks_only);
+	if (st.unwalked > 1)
+		mcxt_walk_warn(w, "%zu contexts in all whose storage is not walked: their counters are 0",
+					   st.unwalked);
 	free(st.hdr);
 	free(st.stack);
 	free(st.visited.slots);
@@ -1472,6 +1484,8 @@ mcxt_walk_free(mcxt_walk *w)
 /* How a block's chunks are read. */
 typedef struct walk_chunk_rules
 {
+	const mcxt_layout *layout;	/* passed to decode; NULL: the walk's */
+	bool		check_owner;	/* dry runs: check the layout's chunk_owner word */
 	mcxt_chunk_decode_fn decode;
 	uint32_t	hdr_size;
 	bool		free_by_flag;
@@ -1489,7 +1503,7 @@ static bool
 walk_block_chunks_with(mcxt_walk *w, int32_t bi, const walk_chunk_rules *r, bool dry,
 					   size_t *nchunks, mcxt_chunk_fn fn, void *arg)
 {
-	const mcxt_layout *L = w->layout;
+	const mcxt_layout *L = r->layout ? r->layout : w->layout;
 	mcxt_block_info *b = &w->blocks[bi];
 	const mcxt_ctx_info *c = &w->ctx[b->ctx];
 	uint64_t	p = b->addr + b->hdr_size;
@@ -1541,6 +1555,20 @@ walk_block_chunks_with(mcxt_walk *w, int32_t bi, const walk_chunk_rules *r, bool
 			goto bad;
 		}
 		ch.space = ch.size + r->hdr_size;
+		if (r->check_owner && L->chunk_owner.size &&
+			L->chunk_owner.offset + L->chunk_owner.size <= r->hdr_size)
+		{
+			uint64_t	owner = mcxt_layout_get(h, L->chunk_owner);
+			int32_t		ob;
+
+			/* the context, or a freelist link: NULL or into the context's blocks */
+			if (owner != c->addr && owner != 0 &&
+				((ob = walk_find_block_internal(w, owner)) < 0 || w->blocks[ob].ctx != b->ctx))
+			{
+				why = "chunk's owner word names neither its context nor a free chunk";
+				goto bad;
+			}
+		}
 		ch.free = r->free_by_flag ? hi.free_flag : mcxt_walk_in_freeset(w, p);
 		if (nchunks)
 			(*nchunks)++;
@@ -1660,4 +1688,35 @@ mcxt_walk_grand_total(const mcxt_walk *w, int32_t subtree, mcxt_walk_totals *out
 		out->free_bytes += c->free_bytes;
 		out->free_chunks += c->free_chunks;
 	}
+}
+
+size_t
+mcxt_walk_chunk_consistency(mcxt_walk *w, const mcxt_layout *alt, size_t max_blocks,
+							size_t *checked)
+{
+	walk_chunk_rules r;
+	size_t		ok = 0;
+	size_t		n = 0;
+
+	memset(&r, 0, sizeof(r));
+	r.layout = alt;
+	r.check_owner = true;
+	r.decode = alt->decode;
+	r.hdr_size = alt->chunk_hdr_size;
+	r.free_by_flag = alt->free_by_flag;
+	for (size_t k = 0; k < w->nblocks && n < max_blocks; k++)
+	{
+		const mcxt_block_info *b = &w->blocks[k];
+		size_t		nch = 0;
+
+		if (w->ctx[b->ctx].kind != MCXT_KIND_ASET || !b->chunks_ok ||
+			b->freeptr <= b->addr + b->hdr_size)
+			continue;
+		n++;
+		if (walk_block_chunks_with(w, (int32_t) k, &r, true, &nch, NULL, NULL) && nch > 0)
+			ok++;
+	}
+	if (checked)
+		*checked = n;
+	return ok;
 }

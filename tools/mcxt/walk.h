@@ -97,6 +97,7 @@ typedef struct mcxt_ctx_info
 	 * empty blocks kept (Slab, 16+) */
 	uint64_t	nchunks;
 	uint64_t	nempty_blocks;
+	bool		has_nchunks;	/* the type counts chunks per block (print nchunks) */
 	/* accounting fields of the layout, in its order */
 	uint64_t	acct[MCXT_LAYOUT_MAX_ACCT];
 	/* blocks of this context: blocks[first_block .. first_block + nblocks_walked) */
@@ -246,6 +247,19 @@ bool		mcxt_walk_is_mapped(mcxt_walk *w, uint64_t addr);
 
 /* Is the chunk whose header is at hdr on a freelist?  (Layouts without a free flag.) */
 bool		mcxt_walk_in_freeset(const mcxt_walk *w, uint64_t hdr);
+
+/*
+ * How well the image's AllocSet blocks read under layout alt's chunk
+ * header (alt shares the walk's context and block layout and differs only
+ * in its chunks, e.g. PostgreSQL with and without MEMORY_CONTEXT_CHECKING).
+ * Looks at up to max_blocks blocks holding chunks; a block counts as
+ * consistent when its chunks lead exactly to its free pointer and every
+ * chunk's owner word (alt->chunk_owner) names the context, is NULL, or
+ * points into the context's own blocks (a freelist link).  Returns the
+ * consistent ones; *checked says how many were looked at.
+ */
+size_t		mcxt_walk_chunk_consistency(mcxt_walk *w, const mcxt_layout *alt, size_t max_blocks,
+										size_t *checked);
 
 /* Sums over all contexts (PostgreSQL's "Grand total"). */
 typedef struct mcxt_walk_totals
