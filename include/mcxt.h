@@ -399,6 +399,109 @@ MCXT_API mcxt_context_t *mcxt_bump_create(mcxt_context_t *parent, const char *na
 MCXT_API MCXT_MALLOC void *mcxt_alloc_aligned(mcxt_context_t *ctx, size_t size, size_t alignto,
 											  int flags);
 
+/* ---- allocation sites (MCXT_SITES builds) -------------------------------- */
+
+/*
+ * A call site, as the allocation macros below record it: one static
+ * descriptor per call site, made by MCXT_SITE_HERE.  The library gives it
+ * a small id the first time it is used (id 0 until then) and copies file,
+ * func and line into its site table, which the forensics tool reads.
+ */
+typedef struct mcxt_site
+{
+	const char *file;
+	const char *func;
+	int			line;
+	uint32_t	id;				/* set by the library; 0 = not interned yet */
+} mcxt_site_t;
+
+/* Live chunks of one site in a context (tree), as mcxt_sites_foreach reports them. */
+typedef struct mcxt_site_stats
+{
+	uint32_t	id;				/* 0: chunks allocated without a site (see below) */
+	const char *file;			/* "(unknown)" for id 0 */
+	const char *func;
+	int			line;
+	uint64_t	chunks;			/* live chunks */
+	uint64_t	bytes;			/* the sizes they were requested with */
+	uint64_t	space;			/* what they take in their blocks, headers included */
+} mcxt_site_stats_t;
+
+typedef void (*mcxt_site_fn) (const mcxt_site_stats_t *site, void *arg);
+
+/* True if this library records allocation sites (built with MCXT_SITES). */
+MCXT_API bool mcxt_sites_enabled(void);
+
+/*
+ * Call fn once for every site that has live chunks in ctx (and its
+ * descendants if recurse), in site-id order, with their totals; site 0
+ * collects chunks allocated without a site (by code compiled without
+ * MCXT_SITES, or through a function pointer).  Nothing is allocated from a
+ * context, and fn must not allocate in or free from the contexts walked.
+ * Returns the number of sites reported, or -1 if the library is not a
+ * sites build (fn is then never called) or memory for the per-site
+ * counters could not be had.  This is the contract the snapshot code
+ * relies on: totals are exact for the moment of the call.
+ */
+MCXT_API int mcxt_sites_foreach(mcxt_context_t *ctx, bool recurse, mcxt_site_fn fn, void *arg);
+
+/*
+ * The sites of ctx (and its descendants if recurse), largest live bytes
+ * first, at most max_sites lines (0: all) and a total, as text to out (NULL:
+ * stderr).  Returns 0, or -1 if not a sites build or writing failed.
+ */
+MCXT_API int mcxt_sites_report(mcxt_context_t *ctx, bool recurse, int max_sites, FILE *out);
+/*
+ * The same as one JSON object: {"context": name, "recurse": bool,
+ * "sites": [{id, file, line, func, chunks, bytes, space}, ...],
+ * "total": {chunks, bytes, space}}, sites largest bytes first.
+ */
+MCXT_API int mcxt_sites_json(mcxt_context_t *ctx, bool recurse, FILE *out);
+
+/*
+ * The site of a live chunk (of any context type; an aligned pointer
+ * answers for its real chunk).  Returns false, with *out zeroed, if the
+ * library is not a sites build or the chunk's site word is not intact.
+ * Only chunks and bytes of *out are not filled in.
+ */
+MCXT_API bool mcxt_chunk_site(const void *ptr, mcxt_site_stats_t *out);
+
+#if defined(MCXT_SITES) && MCXT_SITES && !defined(MCXT_NO_SITE_MACROS)
+/*
+ * In a program compiled with MCXT_SITES (the CMake targets of a sites
+ * library export it), every allocating call below, and every palloc.h
+ * spelling built on them, names its call site for the duration of the
+ * call.  A program compiled so must link a sites build of the library
+ * (mcxt_site_pending exists only there): a mismatch is a link error, not
+ * silent loss of sites.
+ */
+extern MCXT_API _Thread_local mcxt_site_t *mcxt_site_pending;
+
+#define MCXT_SITE_HERE \
+	(__extension__ ({ static mcxt_site_t mcxt_site_ = {__FILE__, __func__, __LINE__, 0}; &mcxt_site_; }))
+/* Run call with the site set, restoring the previous one (nested calls). */
+#define MCXT_SITE_CALL(type, call) \
+	(__extension__ ({ mcxt_site_t *mcxt_site_prev_ = mcxt_site_pending; \
+		mcxt_site_pending = MCXT_SITE_HERE; \
+		type mcxt_site_ret_ = (call); \
+		mcxt_site_pending = mcxt_site_prev_; \
+		mcxt_site_ret_; }))
+
+#define mcxt_alloc(ctx, size)			MCXT_SITE_CALL(void *, mcxt_alloc((ctx), (size)))
+#define mcxt_alloc_zero(ctx, size)		MCXT_SITE_CALL(void *, mcxt_alloc_zero((ctx), (size)))
+#define mcxt_alloc_extended(ctx, size, flags) \
+	MCXT_SITE_CALL(void *, mcxt_alloc_extended((ctx), (size), (flags)))
+#define mcxt_realloc(ptr, size)			MCXT_SITE_CALL(void *, mcxt_realloc((ptr), (size)))
+#define mcxt_realloc_extended(ptr, size, flags) \
+	MCXT_SITE_CALL(void *, mcxt_realloc_extended((ptr), (size), (flags)))
+#define mcxt_strdup(ctx, s)				MCXT_SITE_CALL(char *, mcxt_strdup((ctx), (s)))
+#define mcxt_strndup(ctx, s, n)			MCXT_SITE_CALL(char *, mcxt_strndup((ctx), (s), (n)))
+#define mcxt_sprintf(ctx, ...)			MCXT_SITE_CALL(char *, mcxt_sprintf((ctx), __VA_ARGS__))
+#define mcxt_vsprintf(ctx, fmt, args)	MCXT_SITE_CALL(char *, mcxt_vsprintf((ctx), (fmt), (args)))
+#define mcxt_alloc_aligned(ctx, size, alignto, flags) \
+	MCXT_SITE_CALL(void *, mcxt_alloc_aligned((ctx), (size), (alignto), (flags)))
+#endif
+
 /* ---- errors ------------------------------------------------------------- */
 
 typedef enum mcxt_error

@@ -81,7 +81,7 @@
 #include <stdint.h>
 
 /* Bump when any struct or bit below changes meaning or position. */
-#define MCXT_LAYOUT_VERSION		3
+#define MCXT_LAYOUT_VERSION		4
 
 #define MCXT_MAXALIGN			8
 #define MCXT_ALIGN(len)			(((uintptr_t) (len) + (MCXT_MAXALIGN - 1)) & ~((uintptr_t) (MCXT_MAXALIGN - 1)))
@@ -454,7 +454,57 @@ mcxt_bump_keeper(mcxt_bump *set)
 #define MCXT_ALIGNED_SHIFT_BITS 5
 #define MCXT_ALIGNED_MIN_OFFSET 16
 
+/* Allocation sites (MCXT_SITES builds) --------------------------------------- */
+
+/*
+ * In a sites build every chunk handed out by any context type (Bump
+ * included: a sites build is a checking build as far as headers go) ends
+ * with an 8-byte site word, in the last MCXT_SITE_ROOM bytes of the chunk's
+ * space, after the requested bytes (and the sentinel, when there is one):
+ *
+ *   header | user data (requested size) | [sentinel] ... | id (4) | check (4) |
+ *                                                          ^ chunk end - 8
+ *
+ * where the chunk's space is what the walkers already compute (AllocSet:
+ * 8 << index, or up to the block end for an external chunk; Generation and
+ * Bump: max(8, MCXT_ALIGN(requested + tail room)), tail room being
+ * MCXT_SITE_ROOM plus 1 for the sentinel in checking builds (the registry's
+ * flavour says which); Slab: the slot minus its header).  check is
+ * id ^ MCXT_SITE_MAGIC, so a reader can tell a site word from other bytes.
+ * An aligned chunk's site is that of its real chunk.
+ *
+ * id indexes the process-wide site table: up to MCXT_SITE_MAX_PAGES pages
+ * of MCXT_SITE_PAGE_SIZE entries, allocated with malloc (not the block
+ * source) and never freed; entry 0 is "(unknown)", for chunks allocated
+ * without a site.  The registry points to the page array and counts the
+ * entries; file and func point to the program's own string constants.
+ */
+#define MCXT_SITE_MAGIC			UINT32_C(0x53495445)	/* "SITE" */
+#define MCXT_SITE_PAGE_BITS		10
+#define MCXT_SITE_PAGE_SIZE		(1u << MCXT_SITE_PAGE_BITS)
+#define MCXT_SITE_MAX_PAGES		256
+
+typedef struct mcxt_site_entry
+{
+	const char *file;
+	const char *func;
+	uint32_t	line;
+	uint32_t	pad;
+} mcxt_site_entry;
+
 /* Registry --------------------------------------------------------------- */
+
+/*
+ * The build flavour, in the registry, so that a reader need not guess how
+ * chunks are laid out: the checking level, the memory tool, whether
+ * headers keep the requested size, and whether chunks carry site words.
+ */
+#define MCXT_FLAVOUR_DEBUG_MASK	0x000F	/* MCXT_DEBUG */
+#define MCXT_FLAVOUR_CHECKED	0x0010	/* requested sizes in headers, tail room */
+#define MCXT_FLAVOUR_VALGRIND	0x0020
+#define MCXT_FLAVOUR_ASAN		0x0040
+#define MCXT_FLAVOUR_SITES		0x0080	/* site words at chunk ends */
+#define MCXT_FLAVOUR_TAIL_SHIFT 8		/* bits 8..15: MCXT_TAIL_ROOM */
 
 /*
  * One per thread that has used the library, linked from the registry while
@@ -484,7 +534,11 @@ typedef struct mcxt_registry
 	uint32_t	nthreads;		/* entries on the list */
 	mcxt_thread_entry *threads;
 	volatile int lock;			/* spinlock for the list */
-	int			pad;
+	uint32_t	flavour;		/* MCXT_FLAVOUR_* of the library */
+	/* allocation sites (MCXT_SITES builds; NULL and 0 otherwise) */
+	mcxt_site_entry *const *site_pages;	/* MCXT_SITE_MAX_PAGES page pointers */
+	uint32_t	nsites;			/* entries in use, "(unknown)" included */
+	uint32_t	pad;
 } mcxt_registry_t;
 
 #endif							/* MCXT_CHUNK_H */

@@ -34,6 +34,15 @@ MCXT_API _Thread_local mcxt_context_t *mcxt_current_context;
 static MCXT_TLS mcxt_context *thread_top;
 static MCXT_TLS mcxt_thread_entry *thread_entry;
 
+/* Which memory tool the library was built for, for the registry's flavour. */
+#if defined(MCXT_VALGRIND)
+#define MCXT_FLAVOUR_TOOL	MCXT_FLAVOUR_VALGRIND
+#elif defined(MCXT_ASAN)
+#define MCXT_FLAVOUR_TOOL	MCXT_FLAVOUR_ASAN
+#else
+#define MCXT_FLAVOUR_TOOL	0
+#endif
+
 MCXT_API mcxt_registry_t mcxt_registry = {
 	.magic = MCXT_REGISTRY_MAGIC,
 	.layout_version = MCXT_LAYOUT_VERSION,
@@ -41,6 +50,11 @@ MCXT_API mcxt_registry_t mcxt_registry = {
 	.sizeof_aset = sizeof(mcxt_aset),
 	.sizeof_aset_block = sizeof(mcxt_aset_block),
 	.chunk_hdrsz = MCXT_CHUNK_HDRSZ,
+	.flavour = (uint32_t) MCXT_DEBUG |
+	(MCXT_ASET_CHECKED ? MCXT_FLAVOUR_CHECKED : 0) |
+	MCXT_FLAVOUR_TOOL |
+	(MCXT_SITES ? MCXT_FLAVOUR_SITES : 0) |
+	((uint32_t) MCXT_TAIL_ROOM << MCXT_FLAVOUR_TAIL_SHIFT),
 };
 
 static pthread_once_t thread_key_once = PTHREAD_ONCE_INIT;
@@ -279,6 +293,9 @@ mcxti_error(mcxt_error_t code, mcxt_context *ctx, const char *fmt, ...)
 	va_list		args;
 
 	release_held();
+#if MCXT_SITES
+	mcxti_site_clear();
+#endif
 	va_start(args, fmt);
 	vsnprintf(message, sizeof(message), fmt, args);
 	va_end(args);

@@ -62,13 +62,35 @@
 #endif
 
 /*
+ * MCXT_SITES (CMake -DMCXT_SITES=ON, or a library variant with SITES): every
+ * allocation made through the macros of mcxt.h / mcxt/palloc.h records its
+ * call site (file, line, function).  Each chunk keeps a site id in the last
+ * 8 bytes of its space (MCXT_SITE_ROOM, reserved on top of the request like
+ * the sentinel byte), and the ids index a process-wide table of call sites
+ * that the registry points to (chunk.h, "Allocation sites").  A sites build
+ * uses the checked paths of every context type (below), which keep the
+ * requested size in the header: sites are for finding leaks, not for speed.
+ * Off (0), nothing of it is compiled.
+ */
+#ifndef MCXT_SITES
+#define MCXT_SITES 0
+#endif
+
+#if MCXT_SITES
+#define MCXT_SITE_ROOM		8
+#else
+#define MCXT_SITE_ROOM		0
+#endif
+
+/*
  * Bytes reserved after every request: room for the sentinel in checking
- * builds, and for a redzone under a memory tool.
+ * builds, and for a redzone under a memory tool; then, in sites builds,
+ * the site word at the very end of the chunk.
  */
 #if MCXT_DEBUG >= 2 || defined(MCXT_ASAN) || defined(MCXT_VALGRIND)
-#define MCXT_TAIL_ROOM		1
+#define MCXT_TAIL_ROOM		(1 + MCXT_SITE_ROOM)
 #else
-#define MCXT_TAIL_ROOM		0
+#define MCXT_TAIL_ROOM		(0 + MCXT_SITE_ROOM)
 #endif
 
 #if defined(MCXT_VALGRIND)
@@ -106,10 +128,11 @@
 #endif
 
 /*
- * Checked AllocSet paths replace the inlined fast ones at level >= 1 or
- * under a memory tool; they also keep the requested size in each header.
+ * Checked AllocSet paths replace the inlined fast ones at level >= 1,
+ * under a memory tool, or in a sites build; they also keep the requested
+ * size in each header (and, in sites builds, write the site word).
  */
-#if MCXT_DEBUG >= 1 || MCXT_MEMTOOL
+#if MCXT_DEBUG >= 1 || MCXT_MEMTOOL || MCXT_SITES
 #define MCXT_ASET_CHECKED 1
 #else
 #define MCXT_ASET_CHECKED 0

@@ -14,6 +14,8 @@
 #include <stdint.h>
 #include <string.h>
 
+/* the library calls its own functions, never the site-recording macros */
+#define MCXT_NO_SITE_MACROS 1
 #include "mcxt.h"
 #include "chunk.h"
 #include "mcxt_debug.h"
@@ -217,6 +219,41 @@ mcxti_check_create(mcxt_context *parent, const char *name, size_t *min_context_s
 					name, *min_context_size, *init_block_size, *max_block_size);
 }
 
+/* sites.c ----------------------------------------------------------------- */
+
+#if MCXT_SITES
+extern MCXT_API _Thread_local mcxt_site_t *mcxt_site_pending;
+
+/* The id of a site, interning it on first use; 0 if the table is full. */
+uint32_t	mcxti_site_intern(mcxt_site_t *site) MCXT_HIDDEN;
+/* Forget the pending site (the error path: a handler may longjmp past the macro). */
+void		mcxti_site_clear(void) MCXT_HIDDEN;
+
+/*
+ * Write the site word of a chunk being handed out, at the last
+ * MCXT_SITE_ROOM bytes of its space: the pending site's id, and the id
+ * XOR MCXT_SITE_MAGIC as a check for readers.
+ */
+static inline void
+mcxti_site_stamp(char *word)
+{
+	mcxt_site_t *site = mcxt_site_pending;
+	uint32_t	id = 0;
+	uint32_t	w[2];
+
+	if (site != NULL)
+	{
+		id = __atomic_load_n(&site->id, __ATOMIC_ACQUIRE);
+		if (id == 0)
+			id = mcxti_site_intern(site);
+	}
+	w[0] = id;
+	w[1] = id ^ MCXT_SITE_MAGIC;
+	MCXT_MEM_UNDEFINED(word, sizeof(w));
+	memcpy(word, w, sizeof(w));
+}
+#endif
+
 /*
  * Chunk contents in checking builds, shared by the context types other than
  * AllocSet (which keeps its own copies next to its fast paths): new memory
@@ -241,6 +278,10 @@ mcxti_chunk_mark_tail(char *ptr, size_t size, size_t chunk_size)
 #if MCXT_DEBUG >= 2
 	MCXT_MEM_UNDEFINED(ptr + size, 1);
 	ptr[size] = (char) MCXT_SENTINEL_BYTE;
+#endif
+#if MCXT_SITES
+	/* every path that hands a chunk out ends here: stamp its site */
+	mcxti_site_stamp(ptr + chunk_size - MCXT_SITE_ROOM);
 #endif
 	MCXT_MEM_NOACCESS(ptr + size, chunk_size - size);
 }
