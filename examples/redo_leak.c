@@ -15,7 +15,7 @@
  * context) are there as honest noise.
  *
  * Usage: redo_leak [--records N] [--seed S] [--truth FILE] [--stats FILE] [--wait]
- *                  [--watch HOURS [--watch-json]] [--stats-on-signal FILE]
+ *                  [--watch HOURS [--watch-json]] [--stats-on-signal FILE] [--sites]
  *   --records N  replay N records (default 300000)
  *   --truth FILE write what the program knows about its own leak (count,
  *                chunk size, family, stride, the address of one leaked
@@ -34,6 +34,10 @@
  *   --stats-on-signal FILE  SIGUSR2 makes the replay loop append the
  *                statistics to FILE ("-": stderr) at its next record (the
  *                per-record reset is the safe point)
+ *   --sites      at the end, print the allocation sites of TopMemoryContext
+ *                and its children, largest first (redo_leak_sites, built
+ *                with the MCXT_SITES library; the plain build says it has
+ *                none)
  */
 #define _POSIX_C_SOURCE 200809L
 #include <signal.h>
@@ -288,6 +292,7 @@ main(int argc, char **argv)
 	int			watch = 0;
 	int			watch_flags = 0;
 	const char *dump_file = NULL;
+	int			sites = 0;
 	int			round = 1;
 	sigset_t	usr1;
 	mcxt_snapshot_t *before = NULL;
@@ -311,10 +316,12 @@ main(int argc, char **argv)
 			watch_flags = MCXT_DIFF_JSON;
 		else if (strcmp(argv[i], "--stats-on-signal") == 0 && i + 1 < argc)
 			dump_file = argv[++i];
+		else if (strcmp(argv[i], "--sites") == 0)
+			sites = 1;
 		else
 		{
 			fprintf(stderr, "usage: %s [--records N] [--seed S] [--truth FILE] [--stats FILE] [--wait]"
-					" [--watch HOURS [--watch-json]] [--stats-on-signal FILE]\n", argv[0]);
+					" [--watch HOURS [--watch-json]] [--stats-on-signal FILE] [--sites]\n", argv[0]);
 			return 2;
 		}
 	}
@@ -368,6 +375,8 @@ main(int argc, char **argv)
 		round++;
 	}
 	mcxt_snapshot_free(before);
+	if (sites)
+		(void) mcxt_sites_report(TopMemoryContext, true, 10, stdout);
 	MemoryContextStats(TopMemoryContext);
 	mcxt_thread_cleanup();
 	return 0;
