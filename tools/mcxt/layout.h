@@ -198,6 +198,14 @@ typedef struct mcxt_layout_slab
 	uint32_t	header_bytes;
 	uint32_t	header_bytes_per_slot;
 	bool		pg_empty_rule;
+
+	/*
+	 * PostgreSQL 11-15 (slab.c before 16): the block lists are an array of
+	 * chunks_per_block + 1 dlist heads at lists_offset (freelist[k] holds
+	 * the blocks with k free slots), beyond the fixed header: nlists is then
+	 * read from the context, the heads from memory.
+	 */
+	bool		lists_from_cpb;
 } mcxt_layout_slab;
 
 /* One context type: the value of the type field that identifies it. */

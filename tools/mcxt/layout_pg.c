@@ -56,7 +56,8 @@
  *   TopMemoryContext, which is always an AllocSet, and the others from
  *   their fixed order after it (Slab, Generation).
  *
- *   Slab (10-15) is a known type whose storage is not walked yet: its
+ *   Slab: 11-15 as described at PG_SLAB_OLD (counters exact, slots not
+ *   walked); 10's Slab is a known type whose storage is not walked: its
  *   contexts appear in the tree with zero counters and a warning.
  */
 #include <string.h>
@@ -217,6 +218,39 @@ static const mcxt_layout_blocks pg_gen_13_cassert = PG_GEN_OLD(80, true);
 static const mcxt_layout_blocks pg_gen_15 = PG_GEN_15(false);
 static const mcxt_layout_blocks pg_gen_15_cassert = PG_GEN_15(true);
 
+/* ---- Slab (11-15) -------------------------------------------------------- */
+
+/*
+ * SlabContext 11-15: {header, chunkSize, fullChunkSize, blockSize,
+ * headerSize, int chunksPerBlock, int minFreeChunks, int nblocks,
+ * [bool *freechunks (checking builds),] dlist_head freelist[chunksPerBlock
+ * + 1]}; freelist[k] holds the blocks with k free chunks.  SlabBlock {dlist_node
+ * node, int nfree, int firstFreeChunk}: 24 bytes, slots right after it, each
+ * fullChunkSize bytes with a {block, slab} header.  SlabStats: total =
+ * headerSize + blockSize per block on the lists, free = fullChunkSize per
+ * free slot.  A free slot is known only through the block's chain of slot
+ * indexes, so slots are not walked (counters only).
+ */
+#define PG_SLAB_OLD(H, cassert_) { \
+	.full_chunk_size = {(H) + 8, 8}, \
+	.block_size = {(H) + 16, 8}, \
+	.header_size = {(H) + 24, 8}, \
+	.chunks_per_block = {(H) + 32, 4}, \
+	.nblocks = {(H) + 40, 4}, \
+	.lists_offset = (H) + ((cassert_) ? 56 : 48), \
+	.lists_from_cpb = true, \
+	.dlist = true, \
+	.node_offset = 0, \
+	.hdr_size = 24, \
+	.next = {8, 8}, \
+	.nfree = {16, 4}, \
+}
+
+static const mcxt_layout_slab pg_slab_11 = PG_SLAB_OLD(72, false);
+static const mcxt_layout_slab pg_slab_11_cassert = PG_SLAB_OLD(72, true);
+static const mcxt_layout_slab pg_slab_13 = PG_SLAB_OLD(80, false);
+static const mcxt_layout_slab pg_slab_13_cassert = PG_SLAB_OLD(80, true);
+
 /* ---- the descriptors ------------------------------------------------------- */
 
 /*
@@ -225,11 +259,12 @@ static const mcxt_layout_blocks pg_gen_15_cassert = PG_GEN_15(true);
  * name follow it, then ident when ID); MA: offset of mem_allocated (0:
  * none); ASZ: MAXALIGN(sizeof(AllocSetContext)); KEEPER: the AllocSet
  * header shares its malloc with the keeper block (11+); TA, TS, TG: the
- * AllocSet, Slab and Generation tags; GEN: the Generation descriptor or
- * NULL; VERIFIED: the tags were read from that version's nodes.h; NT: how
- * many of the three types exist.
+ * AllocSet, Slab and Generation tags; GEN, SLAB: the Generation and Slab
+ * descriptors or NULL; VERIFIED: the tags were read from that version's
+ * nodes.h; NT: how many of the three types exist (10: 2, and its Slab is
+ * not walked).
  */
-#define PG_LAYOUT(NAME, MAJOR, CASSERT, H, P, MA, ID, ASZ, KEEPER, TA, TS, TG, GEN, VERIFIED, NT) { \
+#define PG_LAYOUT(NAME, MAJOR, CASSERT, H, P, MA, ID, ASZ, KEEPER, TA, TS, TG, GEN, SLAB, VERIFIED, NT) { \
 	.name = NAME, \
 	.allocator = "postgresql", \
 	.major = MAJOR, \
@@ -244,7 +279,7 @@ static const mcxt_layout_blocks pg_gen_15_cassert = PG_GEN_15(true);
 	.ctx_type = {0, 4}, \
 	.types = { \
 		{TA, "AllocSet", MCXT_KIND_ASET, NULL, NULL}, \
-		{TS, "Slab", MCXT_KIND_OTHER, NULL, NULL}, \
+		{TS, "Slab", (NT) > 2 ? MCXT_KIND_SLAB : MCXT_KIND_OTHER, NULL, SLAB}, \
 		{TG, "Generation", MCXT_KIND_BLOCKS, GEN, NULL}, \
 	}, \
 	.ntypes = NT, \
@@ -278,35 +313,35 @@ static const mcxt_layout_blocks pg_gen_15_cassert = PG_GEN_15(true);
 
 /* 10: no ident, no mem_allocated, no Generation; header a chunk of the parent */
 const mcxt_layout mcxt_layout_pg10 =
-PG_LAYOUT("PostgreSQL 10", 10, false, 64, 16, 0, false, 200, false, 209, 210, 0, NULL, true, 2);
+PG_LAYOUT("PostgreSQL 10", 10, false, 64, 16, 0, false, 200, false, 209, 210, 0, NULL, NULL, true, 2);
 const mcxt_layout mcxt_layout_pg10_cassert =
-PG_LAYOUT("PostgreSQL 10 (cassert)", 10, true, 64, 16, 0, false, 200, false, 209, 210, 0, NULL, true, 2);
+PG_LAYOUT("PostgreSQL 10 (cassert)", 10, true, 64, 16, 0, false, 200, false, 209, 210, 0, NULL, NULL, true, 2);
 
 /* 11 and 12: ident, Generation, header in the keeper; tags from TopMemoryContext */
 const mcxt_layout mcxt_layout_pg11 =
-PG_LAYOUT("PostgreSQL 11", 11, false, 72, 16, 0, true, 216, true, 0, 1, 2, &pg_gen_11, false, 3);
+PG_LAYOUT("PostgreSQL 11", 11, false, 72, 16, 0, true, 216, true, 0, 1, 2, &pg_gen_11, &pg_slab_11, false, 3);
 const mcxt_layout mcxt_layout_pg11_cassert =
-PG_LAYOUT("PostgreSQL 11 (cassert)", 11, true, 72, 16, 0, true, 216, true, 0, 1, 2, &pg_gen_11_cassert, false, 3);
+PG_LAYOUT("PostgreSQL 11 (cassert)", 11, true, 72, 16, 0, true, 216, true, 0, 1, 2, &pg_gen_11_cassert, &pg_slab_11_cassert, false, 3);
 const mcxt_layout mcxt_layout_pg12 =
-PG_LAYOUT("PostgreSQL 12", 12, false, 72, 16, 0, true, 216, true, 0, 1, 2, &pg_gen_11, false, 3);
+PG_LAYOUT("PostgreSQL 12", 12, false, 72, 16, 0, true, 216, true, 0, 1, 2, &pg_gen_11, &pg_slab_11, false, 3);
 const mcxt_layout mcxt_layout_pg12_cassert =
-PG_LAYOUT("PostgreSQL 12 (cassert)", 12, true, 72, 16, 0, true, 216, true, 0, 1, 2, &pg_gen_11_cassert, false, 3);
+PG_LAYOUT("PostgreSQL 12 (cassert)", 12, true, 72, 16, 0, true, 216, true, 0, 1, 2, &pg_gen_11_cassert, &pg_slab_11_cassert, false, 3);
 
 /* 13 and 14: mem_allocated */
 const mcxt_layout mcxt_layout_pg13 =
-PG_LAYOUT("PostgreSQL 13", 13, false, 80, 24, 8, true, 224, true, 217, 218, 219, &pg_gen_13, true, 3);
+PG_LAYOUT("PostgreSQL 13", 13, false, 80, 24, 8, true, 224, true, 217, 218, 219, &pg_gen_13, &pg_slab_13, true, 3);
 const mcxt_layout mcxt_layout_pg13_cassert =
-PG_LAYOUT("PostgreSQL 13 (cassert)", 13, true, 80, 24, 8, true, 224, true, 217, 218, 219, &pg_gen_13_cassert, true, 3);
+PG_LAYOUT("PostgreSQL 13 (cassert)", 13, true, 80, 24, 8, true, 224, true, 217, 218, 219, &pg_gen_13_cassert, &pg_slab_13_cassert, true, 3);
 const mcxt_layout mcxt_layout_pg14 =
-PG_LAYOUT("PostgreSQL 14", 14, false, 80, 24, 8, true, 224, true, 222, 223, 224, &pg_gen_13, true, 3);
+PG_LAYOUT("PostgreSQL 14", 14, false, 80, 24, 8, true, 224, true, 222, 223, 224, &pg_gen_13, &pg_slab_13, true, 3);
 const mcxt_layout mcxt_layout_pg14_cassert =
-PG_LAYOUT("PostgreSQL 14 (cassert)", 14, true, 80, 24, 8, true, 224, true, 222, 223, 224, &pg_gen_13_cassert, true, 3);
+PG_LAYOUT("PostgreSQL 14 (cassert)", 14, true, 80, 24, 8, true, 224, true, 222, 223, 224, &pg_gen_13_cassert, &pg_slab_13_cassert, true, 3);
 
 /* 15: the reworked Generation context */
 const mcxt_layout mcxt_layout_pg15 =
-PG_LAYOUT("PostgreSQL 15", 15, false, 80, 24, 8, true, 224, true, 223, 224, 225, &pg_gen_15, true, 3);
+PG_LAYOUT("PostgreSQL 15", 15, false, 80, 24, 8, true, 224, true, 223, 224, 225, &pg_gen_15, &pg_slab_13, true, 3);
 const mcxt_layout mcxt_layout_pg15_cassert =
-PG_LAYOUT("PostgreSQL 15 (cassert)", 15, true, 80, 24, 8, true, 224, true, 223, 224, 225, &pg_gen_15_cassert, true, 3);
+PG_LAYOUT("PostgreSQL 15 (cassert)", 15, true, 80, 24, 8, true, 224, true, 223, 224, 225, &pg_gen_15_cassert, &pg_slab_13_cassert, true, 3);
 
 /* ---- selection ------------------------------------------------------------- */
 

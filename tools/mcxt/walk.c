@@ -773,7 +773,7 @@ walk_slab_block(mcxt_walk *w, walk_state *st, int32_t ci, const mcxt_layout_slab
 	}
 	if (added < 0 || w->nblocks >= WALK_MAX_BLOCKS ||
 		!walk_read_exact(w, block, bh, S->hdr_size) ||
-		mcxt_layout_get(bh, S->owner) != c->addr ||
+		(S->owner.size && mcxt_layout_get(bh, S->owner) != c->addr) ||
 		(S->check.size && mcxt_layout_get(bh, S->check) != (block ^ S->check_xor)))
 	{
 		mcxt_walk_warn(w, "context \"%s\" (0x%llx): 0x%llx is not one of its blocks",
@@ -833,6 +833,8 @@ walk_slab(mcxt_walk *w, walk_state *st, int32_t ci, const unsigned char *hdr,
 	size_t		seen = 0;
 	uint32_t	head_size = S->dlist ? 2 * L->ptr_size : L->ptr_size;
 	bool		counted = S->nblocks.size != 0;	/* else: count what the lists hold */
+	uint32_t	nlists = S->nlists;
+	unsigned char *heads = NULL;	/* lists_from_cpb: the list heads, read from memory */
 
 	c->first_block = (uint32_t) w->nblocks;
 	if (S->empty_count.size)
@@ -851,6 +853,26 @@ walk_slab(mcxt_walk *w, walk_state *st, int32_t ci, const unsigned char *hdr,
 		w->partial = true;
 		return;
 	}
+	if (S->lists_from_cpb)
+	{
+		/* one list per possible free count, 0 .. chunks_per_block */
+		nlists = (uint32_t) cpb + 1;
+		heads = malloc((size_t) nlists * head_size);
+		if (heads == NULL)
+		{
+			w->oom = true;
+			return;
+		}
+		if (!walk_read_exact(w, c->addr + S->lists_offset, heads, (size_t) nlists * head_size))
+		{
+			mcxt_walk_warn(w, "context \"%s\" (0x%llx): its %u block lists are not readable",
+						   c->name ? c->name : "", (unsigned long long) c->addr, nlists);
+			c->nwarnings++;
+			w->partial = true;
+			free(heads);
+			return;
+		}
+	}
 	c->slot_size = fcs;
 	if (S->pg_empty_rule)
 	{
@@ -865,14 +887,19 @@ walk_slab(mcxt_walk *w, walk_state *st, int32_t ci, const unsigned char *hdr,
 		c->free_chunks = nempty * cpb;
 		c->free_bytes = nempty * cpb * fcs;
 	}
-	for (uint32_t i = 0; i <= S->nlists; i++)
+	for (uint32_t i = 0; i <= nlists; i++)
 	{
-		uint32_t	at = i < S->nlists ? S->lists_offset + i * head_size + (S->dlist ? L->ptr_size : 0)
+		uint32_t	at = i < nlists ? S->lists_offset + i * head_size + (S->dlist ? L->ptr_size : 0)
 			: S->empty.offset;
 		mcxt_layout_field f = {at, L->ptr_size};
+		mcxt_layout_field fh = {at - S->lists_offset, L->ptr_size};
 		uint64_t	head_node = c->addr + at - (S->dlist ? L->ptr_size : 0);
-		uint64_t	block = mcxt_layout_get(hdr, f);
+		uint64_t	block;
 		walk_cycle	cyc;
+
+		if (i == nlists && S->empty.size == 0)
+			break;				/* no separate list of empty blocks */
+		block = heads != NULL && i < nlists ? mcxt_layout_get(heads, fh) : mcxt_layout_get(hdr, f);
 
 		walk_cycle_init(&cyc);
 		for (;;)
@@ -894,7 +921,7 @@ walk_slab(mcxt_walk *w, walk_state *st, int32_t ci, const unsigned char *hdr,
 				w->partial = true;
 				break;
 			}
-			if (i < S->nlists)
+			if (i < nlists)
 			{
 				uint64_t	nfree = mcxt_layout_get(bh, S->nfree);
 
@@ -911,6 +938,7 @@ walk_slab(mcxt_walk *w, walk_state *st, int32_t ci, const unsigned char *hdr,
 			block = mcxt_layout_get(bh, S->next);
 		}
 	}
+	free(heads);
 	if (!counted)
 		nblocks = c->nblocks + nempty;
 	if (seen != nblocks)
@@ -1432,7 +1460,7 @@ mcxt_walk_new(const mcxt_layout *layout, const mcxt_reader *reader, const mcxt_w
 			w->ctx[i].root = (int32_t) r;
 	}
 	if (st.nblocks_only > 0)
-		mcxt_walk_warn(w, "%zu contexts of types whose chunks are not walked yet (Bump): "
+		mcxt_walk_warn(w, "%zu contexts of types whose chunks are not walked yet (Bump; PostgreSQL's Slab before 16): "
 					   "their counters are exact, leaks and chunk do not see their chunks",
 					   st.nblocks_only);
 	if (st.unwalked > 1)
