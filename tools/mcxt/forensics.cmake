@@ -7,6 +7,8 @@ if(NOT TARGET mcxt_forensics)
   add_library(mcxt_forensics STATIC
     ${_mcxt_forensics_dir}/layout_mcxt.c
     ${_mcxt_forensics_dir}/layout_pg.c
+    ${_mcxt_forensics_dir}/layout_pg16.c
+    ${_mcxt_forensics_dir}/layout_gp.c
     ${_mcxt_forensics_dir}/walk.c
     ${_mcxt_forensics_dir}/analyze.c
     ${_mcxt_forensics_dir}/report.c)

@@ -30,7 +30,10 @@
  *  - PostgreSQL 16/17: 8-byte MemoryChunk {method id 3/4 bits, external,
  *    30-bit value = freelist index, block offset}; the link in the user area;
  *    with MEMORY_CONTEXT_CHECKING requested_size comes first (chunk_hdr_size
- *    16, fl_ptr_offset 8), detectable as a decoder variant.
+ *    16; the freelist heads still point at the MemoryChunk, i.e. at
+ *    requested_size, and the link is the first word of the user area:
+ *    fl_ptr_offset 0, link_offset 16; aset.c GetFreeListLink), a separate
+ *    descriptor (layout_pg16.c).
  *  - PostgreSQL Generation (11+) and Bump (17+): block-list types; Slab
  *    (10+) a slab type whose counters come from its own header.
  *  - Greenplum 6: AllocChunk {SharedChunkHeader *sharedHeader; Size size},
@@ -311,8 +314,9 @@ typedef struct mcxt_layout
 	bool		free_by_flag;	/* a free chunk's header says so (else: freelists only) */
 	uint32_t	link_offset;	/* freelist link: at header + this */
 	uint32_t	fl_ptr_offset;	/* freelist heads and links point at header + this
-								 * (PostgreSQL 16 cassert: the MemoryChunk word after
-								 * requested_size) */
+								 * (0 for every layout so far, PostgreSQL 16+
+								 * cassert included: aset.c links the MemoryChunk,
+								 * whose first word is requested_size) */
 	uint64_t	max_block_size; /* sanity limit on one block */
 } mcxt_layout;
 
@@ -357,6 +361,23 @@ extern const mcxt_layout mcxt_layout_pg15;
 extern const mcxt_layout mcxt_layout_pg15_cassert;
 
 const mcxt_layout *mcxt_layout_pg_find(int major, bool greenplum, bool cassert);
+
+/*
+ * PostgreSQL 16, 17, 18 (layout_pg16.c) and Greenplum 6, 7 (layout_gp.c),
+ * x86-64; _cassert: built with --enable-cassert (MEMORY_CONTEXT_CHECKING),
+ * whose chunk headers carry requested_size.  Each file names the sources of
+ * its facts.
+ */
+extern const mcxt_layout mcxt_layout_pg16;
+extern const mcxt_layout mcxt_layout_pg16_cassert;
+extern const mcxt_layout mcxt_layout_pg17;
+extern const mcxt_layout mcxt_layout_pg17_cassert;
+extern const mcxt_layout mcxt_layout_pg18;
+extern const mcxt_layout mcxt_layout_pg18_cassert;
+extern const mcxt_layout mcxt_layout_gp6;
+extern const mcxt_layout mcxt_layout_gp6_cassert;
+extern const mcxt_layout mcxt_layout_gp7;
+extern const mcxt_layout mcxt_layout_gp7_cassert;
 
 /* Chunk size of freelist i. */
 static inline uint64_t
