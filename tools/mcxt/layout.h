@@ -151,6 +151,9 @@ typedef struct mcxt_layout_blocks
 	mcxt_layout_field blksize;	/* the block's size as its stats count it (else
 								 * endptr - block; PostgreSQL's Generation) */
 
+	/* the type's stats line prints no chunk counts (PostgreSQL 17's BumpStats) */
+	bool		no_chunk_counts;
+
 	/* chunks, if they can be walked: header size, decoder and its variants */
 	uint32_t	chunk_hdr_size;
 	mcxt_chunk_decode_fn decode;	/* NULL: chunks are not walked */

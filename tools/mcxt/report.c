@@ -180,6 +180,21 @@ report_ctx_line(FILE *out, const mcxt_walk *w, int32_t ci, int level, const mcxt
 				(ull) c->free_chunks,
 				(ull) (c->total_bytes - (c->free_bytes < c->total_bytes ? c->free_bytes : c->total_bytes)));
 	}
+	else if (c->has_nempty)
+	{
+		/* PostgreSQL 16+ SlabStats: the empty blocks kept follow the blocks */
+		fprintf(out, "%llu total in %llu blocks; %llu empty blocks; %llu free (%llu chunks); %llu used",
+				(ull) c->total_bytes, (ull) c->nblocks, (ull) c->nempty_blocks,
+				(ull) c->free_bytes, (ull) c->free_chunks,
+				(ull) (c->total_bytes - (c->free_bytes < c->total_bytes ? c->free_bytes : c->total_bytes)));
+	}
+	else if (c->no_chunk_counts)
+	{
+		/* PostgreSQL's BumpStats: no chunk counts at all */
+		fprintf(out, "%llu total in %llu blocks; %llu free; %llu used",
+				(ull) c->total_bytes, (ull) c->nblocks, (ull) c->free_bytes,
+				(ull) (c->total_bytes - (c->free_bytes < c->total_bytes ? c->free_bytes : c->total_bytes)));
+	}
 	else
 		report_counters(out, c->total_bytes, c->nblocks, c->free_bytes, c->free_chunks);
 	report_ident(out, ident);

@@ -627,6 +627,7 @@ walk_blocks(mcxt_walk *w, walk_state *st, int32_t ci, const unsigned char *hdr,
 	c->first_block = (uint32_t) w->nblocks;
 	c->total_bytes = B->stats_header_bytes;
 	c->has_nchunks = B->nchunks.size > 0;
+	c->no_chunk_counts = B->no_chunk_counts;
 	if (B->hdr_size > sizeof(bh))
 		return;
 	walk_cycle_init(&cyc);
@@ -845,9 +846,10 @@ walk_slab(mcxt_walk *w, walk_state *st, int32_t ci, const unsigned char *hdr,
 		cpb > bsize / fcs || nblocks > WALK_MAX_BLOCKS || nempty > nblocks ||
 		S->lists_offset + S->nlists * head_size > L->ctx_size)
 	{
-		mcxt_walk_warn(w, "context \"%s\" (0x%llx): slab geometry is absurd (%llu blocks of %llu bytes, %llu slots of %llu)",
+		mcxt_walk_warn(w, "context \"%s\" (0x%llx): slab geometry is absurd (%s%llu blocks of %llu bytes, %llu empty, %llu slots of %llu)",
 					   c->name ? c->name : "", (unsigned long long) c->addr,
-					   (unsigned long long) nblocks, (unsigned long long) bsize,
+					   counted ? "" : "at most ", (unsigned long long) nblocks,
+					   (unsigned long long) bsize, (unsigned long long) nempty,
 					   (unsigned long long) cpb, (unsigned long long) fcs);
 		c->nwarnings++;
 		w->partial = true;
@@ -879,6 +881,7 @@ walk_slab(mcxt_walk *w, walk_state *st, int32_t ci, const unsigned char *hdr,
 		/* SlabStats (16+): empty blocks count in the total only */
 		c->total_bytes = S->header_bytes + cpb * S->header_bytes_per_slot + nempty * bsize;
 		c->nempty_blocks = nempty;
+		c->has_nempty = true;
 	}
 	else
 	{
@@ -1460,7 +1463,7 @@ mcxt_walk_new(const mcxt_layout *layout, const mcxt_reader *reader, const mcxt_w
 			w->ctx[i].root = (int32_t) r;
 	}
 	if (st.nblocks_only > 0)
-		mcxt_walk_warn(w, "%zu contexts of types whose chunks are not walked yet (Bump; PostgreSQL's Slab before 16): "
+		mcxt_walk_warn(w, "%zu contexts of types whose chunks are not walked yet (Bump; PostgreSQL's Slab): "
 					   "their counters are exact, leaks and chunk do not see their chunks",
 					   st.nblocks_only);
 	if (st.unwalked > 1)

@@ -98,6 +98,10 @@ typedef struct mcxt_ctx_info
 	uint64_t	nchunks;
 	uint64_t	nempty_blocks;
 	bool		has_nchunks;	/* the type counts chunks per block (print nchunks) */
+	bool		has_nempty;		/* the type's stats line prints its empty blocks
+								 * (PostgreSQL 16+ Slab) */
+	bool		no_chunk_counts;	/* the type's stats line has no chunk counts
+									 * (PostgreSQL's Bump) */
 	/* accounting fields of the layout, in its order */
 	uint64_t	acct[MCXT_LAYOUT_MAX_ACCT];
 	/* blocks of this context: blocks[first_block .. first_block + nblocks_walked) */
