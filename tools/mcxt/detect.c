@@ -303,6 +303,34 @@ mcxt_detect_walk(image_t *im, const mcxt_reader *reader, const mcxt_alloc_opts *
 		d->blocks_cassert = mcxt_walk_chunk_consistency(w, checked, DETECT_SAMPLE, NULL);
 		d->cassert = d->blocks_cassert > d->blocks_plain;
 		d->cassert_how = d->blocks_checked > 0 ? "detected" : "assumed";
+		if (!d->cassert && (w->partial || d->blocks_plain == 0))
+		{
+			/*
+			 * Where the context header itself differs between the two
+			 * (Greenplum 6 embeds its methods table, one pointer longer in
+			 * checking builds), the plain walk may not reach a single
+			 * block: then walk with the checking layout too and keep it if
+			 * its own blocks are the consistent ones.
+			 */
+			mcxt_walk  *w2 = detect_walk_with(checked, reader, top, err, errlen);
+			size_t		checked2 = 0;
+			size_t		ok2;
+
+			if (w2 == NULL)
+			{
+				mcxt_walk_free(w);
+				return NULL;
+			}
+			ok2 = mcxt_walk_chunk_consistency(w2, checked, DETECT_SAMPLE, &checked2);
+			if (ok2 > d->blocks_plain && !w2->partial)
+			{
+				d->cassert = true;
+				d->cassert_how = "detected";
+				d->blocks_cassert = ok2;
+				d->blocks_checked = checked2;
+			}
+			mcxt_walk_free(w2);
+		}
 		if (!d->cassert)
 		{
 			d->layout = plain;
@@ -322,7 +350,23 @@ mcxt_detect_walk(image_t *im, const mcxt_reader *reader, const mcxt_alloc_opts *
 	}
 	else
 		d->layout = plain;
-	return detect_walk_with(d->layout, reader, top, err, errlen);
+	w = detect_walk_with(d->layout, reader, top, err, errlen);
+	if (w != NULL && o->pg_cassert_set)
+	{
+		/* forced: say so when the image reads better the other way */
+		const mcxt_layout *other = d->cassert ? plain : checked;
+		size_t		n = 0;
+		size_t		mine = mcxt_walk_chunk_consistency(w, d->layout, DETECT_SAMPLE, &n);
+		size_t		theirs = mcxt_walk_chunk_consistency(w, other, DETECT_SAMPLE, NULL);
+
+		if (theirs > mine)
+			mcxt_walk_warn(w, "%s: of %zu AllocSet blocks, %zu read consistently with the %s chunk header, "
+						   "%zu with the %s one: the image looks %s",
+						   d->cassert_how, n, mine, d->cassert ? "checking" : "plain", theirs,
+						   d->cassert ? "plain" : "checking",
+						   d->cassert ? "built without assertions" : "built with --enable-cassert");
+	}
+	return w;
 
 libmcxt:
 	d->layout = &mcxt_layout_libmcxt;
