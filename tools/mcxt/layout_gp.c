@@ -135,6 +135,11 @@ GP_DECODER(gp7c_decode, 0, 8)
 #define GP6_LAYOUT(lname, label, d, hdrsz, dec) \
 const mcxt_layout lname = { \
 	.name = label, \
+	.allocator = "greenplum", \
+	.major = 6, \
+	.cassert = (d) != 0, \
+	.dynahash_by_ident = false,	/* no idents in 9.4 */ \
+	.tags_verified = true, \
 	.ptr_size = 8, \
 	.maxalign = 8, \
 	.root_kind = MCXT_ROOT_POINTER_VAR, \
@@ -197,6 +202,11 @@ GP6_LAYOUT(mcxt_layout_gp6_cassert, "Greenplum 6 (cassert)", 8, 24, gp6c_decode)
 #define GP7_LAYOUT(lname, label, hdrsz, dec) \
 const mcxt_layout lname = { \
 	.name = label, \
+	.allocator = "greenplum", \
+	.major = 7, \
+	.cassert = (hdrsz) == 24, \
+	.dynahash_by_ident = true,	/* PostgreSQL 12's MemoryContextStatsPrint */ \
+	.tags_verified = true, \
 	.ptr_size = 8, \
 	.maxalign = 8, \
 	.root_kind = MCXT_ROOT_POINTER_VAR, \
@@ -235,6 +245,7 @@ const mcxt_layout lname = { \
 	.blk_endptr = PTR(32), \
 	.chunk_hdr_size = (hdrsz), \
 	.decode = dec, \
+	.chunk_owner = PTR((hdrsz) - 8),	/* aset, right before the user pointer */ \
 	.free_by_flag = false, \
 	.link_offset = (hdrsz) - 8,	/* the aset word is the freelist link */ \
 	.fl_ptr_offset = 0, \

@@ -365,6 +365,12 @@ static const pg_layout_row pg_layouts[] = {
 	{13, false, &mcxt_layout_pg13, &mcxt_layout_pg13_cassert},
 	{14, false, &mcxt_layout_pg14, &mcxt_layout_pg14_cassert},
 	{15, false, &mcxt_layout_pg15, &mcxt_layout_pg15_cassert},
+	/* layout_pg16.c and layout_gp.c */
+	{16, false, &mcxt_layout_pg16, &mcxt_layout_pg16_cassert},
+	{17, false, &mcxt_layout_pg17, &mcxt_layout_pg17_cassert},
+	{18, false, &mcxt_layout_pg18, &mcxt_layout_pg18_cassert},
+	{6, true, &mcxt_layout_gp6, &mcxt_layout_gp6_cassert},
+	{7, true, &mcxt_layout_gp7, &mcxt_layout_gp7_cassert},
 };
 
 const mcxt_layout *

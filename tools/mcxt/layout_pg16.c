@@ -224,6 +224,7 @@ static const mcxt_layout_blocks lname = { \
 	.endptr = PTR(48), \
 	.nfree = FLD(36, 4), \
 	.nchunks = FLD(32, 4), \
+	.blksize = PTR(24), \
 	.dlist = true, \
 	.node_offset = 0, \
 	.chunk_hdr_size = (hdrsz), \
@@ -291,6 +292,7 @@ static const mcxt_layout_blocks pg17_bump = {
 	.freeptr = PTR(16),
 	.endptr = PTR(24),
 	.dlist = true,
+	.no_chunk_counts = true,
 };
 
 static const mcxt_layout_blocks pg17c_bump = {
@@ -304,6 +306,7 @@ static const mcxt_layout_blocks pg17c_bump = {
 	.freeptr = PTR(24),
 	.endptr = PTR(32),
 	.dlist = true,
+	.no_chunk_counts = true,
 };
 
 /*
@@ -314,13 +317,27 @@ static const mcxt_layout_blocks pg17c_bump = {
  * uint32 (@176..188), the keeper field went (KeeperBlock(set) = set +
  * MAXALIGN(sizeof(AllocSetContext))), freeListIndex @192; 200 bytes.
  *
+ * Display: a "dynahash" context is shown by its ident
+ * (MemoryContextStatsPrint [16][17][18]); 18 starts the levels at 1
+ * (MemoryContextStatsDetail calls MemoryContextStatsInternal(context, 1,
+ * ...) [18]; 16 and 17 pass 0); from 17 the "N more child contexts" summary
+ * counts whole subtrees (MemoryContextTraverseNext [17][18]), in 16 only the
+ * children.
+ *
  * NodeTags: [16] nodetags.h T_AllocSetContext 450, T_GenerationContext 451,
  * T_SlabContext 452; [17] nodetags.h 469, 470, 471, T_BumpContext 472; [18]
  * generated 474, 475, 476, 477.
  */
-#define PG_LAYOUT(lname, label, tag0, asetsize, hdrsz, dec, gen, slab, bump, ntyp) \
+#define PG_LAYOUT(lname, label, maj, chk, tag0, asetsize, hdrsz, dec, gen, slab, bump, ntyp) \
 const mcxt_layout lname = { \
 	.name = label, \
+	.allocator = "postgresql", \
+	.major = (maj), \
+	.cassert = (chk), \
+	.dynahash_by_ident = true, \
+	.level_base = (maj) >= 18 ? 1 : 0, \
+	.summary_counts_descendants = (maj) >= 17, \
+	.tags_verified = true, \
 	.ptr_size = 8, \
 	.maxalign = 8, \
 	.root_kind = MCXT_ROOT_POINTER_VAR, \
@@ -361,13 +378,13 @@ const mcxt_layout lname = { \
 	.max_block_size = (uint64_t) 1 << 40, \
 }
 
-PG_LAYOUT(mcxt_layout_pg16, "PostgreSQL 16", 450, 224, 8, pg16_aset_decode,
+PG_LAYOUT(mcxt_layout_pg16, "PostgreSQL 16", 16, false, 450, 224, 8, pg16_aset_decode,
 		  &pg16_generation, &pg16_slab, NULL, 3);
-PG_LAYOUT(mcxt_layout_pg16_cassert, "PostgreSQL 16 (cassert)", 450, 224, 16, pg16c_aset_decode,
+PG_LAYOUT(mcxt_layout_pg16_cassert, "PostgreSQL 16 (cassert)", 16, true, 450, 224, 16, pg16c_aset_decode,
 		  &pg16c_generation, &pg16c_slab, NULL, 3);
-PG_LAYOUT(mcxt_layout_pg17, "PostgreSQL 17", 469, 200, 8, pg17_aset_decode,
+PG_LAYOUT(mcxt_layout_pg17, "PostgreSQL 17", 17, false, 469, 200, 8, pg17_aset_decode,
 		  &pg17_generation, &pg17_slab, &pg17_bump, 4);
-PG_LAYOUT(mcxt_layout_pg17_cassert, "PostgreSQL 17 (cassert)", 469, 200, 16, pg17c_aset_decode,
+PG_LAYOUT(mcxt_layout_pg17_cassert, "PostgreSQL 17 (cassert)", 17, true, 469, 200, 16, pg17c_aset_decode,
 		  &pg17c_generation, &pg17c_slab, &pg17c_bump, 4);
 
 /*
@@ -375,7 +392,7 @@ PG_LAYOUT(mcxt_layout_pg17_cassert, "PostgreSQL 17 (cassert)", 469, 200, 16, pg1
  * Bump structs are as in 17 (diffed: only comments changed); only the
  * NodeTag values moved.
  */
-PG_LAYOUT(mcxt_layout_pg18, "PostgreSQL 18", 474, 200, 8, pg17_aset_decode,
+PG_LAYOUT(mcxt_layout_pg18, "PostgreSQL 18", 18, false, 474, 200, 8, pg17_aset_decode,
 		  &pg17_generation, &pg17_slab, &pg17_bump, 4);
-PG_LAYOUT(mcxt_layout_pg18_cassert, "PostgreSQL 18 (cassert)", 474, 200, 16, pg17c_aset_decode,
+PG_LAYOUT(mcxt_layout_pg18_cassert, "PostgreSQL 18 (cassert)", 18, true, 474, 200, 16, pg17c_aset_decode,
 		  &pg17c_generation, &pg17c_slab, &pg17c_bump, 4);
