@@ -1259,6 +1259,13 @@ build_tree(void)
 		snprintf(buf, sizeof(buf), "t%d_pkey", i);
 		set_ident(ix, buf);
 		gen_palloc(ix, 256 + (uint64_t) (i % 3) * 64);
+		if (i == 0)
+		{
+			/* a grandchild inside the summarised children (17+ count it) */
+			int			ex = aset_create(ix, "index expressions", 1024, 8192);
+
+			gen_palloc(ex, 100);
+		}
 	}
 
 	/* a hash table's context: shown by its ident */
@@ -1365,15 +1372,18 @@ add_counters(gen_counters *sum, const gen_counters *k)
 	sum->free_chunks += k->free_chunks;
 }
 
-static void
+/* sums the subtree's counters; returns how many contexts it has */
+static int
 subtree_counters(int ci, gen_counters *sum)
 {
 	gen_counters k;
+	int			n = 1;
 
 	counters_of(&ctxs[ci], &k);
 	add_counters(sum, &k);
 	for (int i = 0; i < ctxs[ci].nchildren; i++)
-		subtree_counters(ctxs[ci].children[i], sum);
+		n += subtree_counters(ctxs[ci].children[i], sum);
+	return n;
 }
 
 /*
@@ -1381,7 +1391,9 @@ subtree_counters(int ci, gen_counters *sum)
  * 100 (pg_log_backend_memory_contexts): children newest first, a dynahash
  * context named by its ident, idents clipped at 100 bytes with control
  * characters as spaces, the excess children summarised at the parent's
- * level.
+ * level (from 17 the count is of every context in their subtrees,
+ * MemoryContextTraverseNext; before, of the children), levels from 1 in 18
+ * (MemoryContextStatsDetail), from 0 before.
  */
 static void
 log_context(int ci, int level, outbuf *o, gen_counters *grand)
@@ -1424,8 +1436,9 @@ log_context(int ci, int level, outbuf *o, gen_counters *grand)
 		}
 		else
 		{
-			subtree_counters(c->children[i], &rest);
-			nrest++;
+			int			n = subtree_counters(c->children[i], &rest);
+
+			nrest += (V->fam == FAM_PG16 && V->major >= 17) ? n : 1;
 		}
 	}
 	if (nrest > 0)
@@ -1779,7 +1792,7 @@ gen_pgcore_write(const char *version, const char *dir, gen_expect *ex)
 		gp6_accounting();
 
 	memset(&grand, 0, sizeof(grand));
-	log_context(0, 0, &log, &grand);
+	log_context(0, (V->fam == FAM_PG16 && V->major >= 18) ? 1 : 0, &log, &grand);
 	ob_printf(&log, "Grand total: %llu bytes in %llu blocks; %llu free (%llu chunks); %llu used\n",
 			  (unsigned long long) grand.total, (unsigned long long) grand.nblocks,
 			  (unsigned long long) grand.free, (unsigned long long) grand.free_chunks,

@@ -141,7 +141,7 @@ render(text *t, const mcxt_walk *w, int32_t ci)
 		name = ident;
 		ident = NULL;
 	}
-	tprintf(t, "level: %d; %s: ", c->level, name);
+	tprintf(t, "level: %d; %s: ", c->level + w->layout->level_base, name);
 	stats_line(t, c);
 	if (ident)
 	{
@@ -168,12 +168,20 @@ render(text *t, const mcxt_walk *w, int32_t ci)
 			sum.nblocks += one.nblocks;
 			sum.free_bytes += one.free_bytes;
 			sum.free_chunks += one.free_chunks;
-			rest++;
+			if (w->layout->summary_counts_descendants)
+			{
+				/* the subtree is a contiguous run in pre-order */
+				for (size_t j = (size_t) k; j < w->nctx &&
+					 (j == (size_t) k || w->ctx[j].level > w->ctx[k].level); j++)
+					rest++;
+			}
+			else
+				rest++;
 		}
 	}
 	if (rest)
 		tprintf(t, "level: %d; %d more child contexts containing %llu total in %llu blocks; %llu free (%llu chunks); %llu used\n",
-				c->level, rest, (ull) sum.total_bytes, (ull) sum.nblocks,
+				c->level + w->layout->level_base, rest, (ull) sum.total_bytes, (ull) sum.nblocks,
 				(ull) sum.free_bytes, (ull) sum.free_chunks,
 				(ull) (sum.total_bytes - sum.free_bytes));
 }
