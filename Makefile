@@ -18,13 +18,15 @@ VG   = $(BUILD)/valgrind
 DBG  = $(BUILD)/debug3
 FUZZ_SECONDS ?= 60
 
-.PHONY: all build check check-release check-sanitize check-valgrind check-debug fuzz \
-        demo install bench bench-deps bench-forensics deps clean
+.PHONY: all build check check-release check-sanitize check-valgrind check-debug check-pg fuzz \
+        demo install bench bench-deps bench-forensics bench-pg deps clean
 
 all: build
 
+# Everything `make check` needs, PostgreSQL 15 included (test/pg runs a real
+# server): installed as root through apt-get, otherwise named, never skipped.
 deps:
-	@scripts/deps.sh check
+	@scripts/deps.sh check pg
 
 $(REL)/CMakeCache.txt:
 	$(CMAKE) -S . -B $(REL) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX=$(PREFIX)
@@ -42,6 +44,11 @@ check: deps
 
 check-release: build
 	cd $(REL) && $(CTEST) --output-on-failure -j $(JOBS)
+
+# Only the tests against a real PostgreSQL 15 server (part of check-release).
+check-pg: build
+	@scripts/deps.sh pg
+	cd $(REL) && $(CTEST) --output-on-failure -j $(JOBS) -L '^pg$$'
 
 check-sanitize:
 	$(CMAKE) -S . -B $(SAN) -DCMAKE_BUILD_TYPE=Debug -DMCXT_SANITIZE=ON -DMCXT_BUILD_EXAMPLES=OFF
@@ -89,6 +96,11 @@ bench: build
 # mcxt on a ~2 GB core of the demo, next to strings | sort | uniq -c (a few minutes)
 bench-forensics: build
 	bench/forensics.sh $(REL)
+
+# mcxt on a ~1 GB core of a real PostgreSQL 15 backend (test/pg/leakext)
+bench-pg: build
+	@scripts/deps.sh pg
+	bench/pg_forensics.sh $(REL)
 
 clean:
 	rm -rf $(BUILD)

@@ -4,9 +4,11 @@
 #   root with apt-get, install what is missing; otherwise stop, naming the
 #   packages, so a missing dependency is never a silent skip.
 #
-#   Groups: build (compiler, cmake, pkg-config), check (what `make check`
-#   runs: build + gdb + valgrind + clang for the fuzzers), bench (the peer allocators), pg
-#   (PostgreSQL 15 server), fuzz (clang).
+#   Groups: build (compiler, cmake, pkg-config), check (build + gdb +
+#   valgrind + clang for the fuzzers), bench (the peer allocators), pg (the
+#   PostgreSQL 15 server, its PGXS files for test/pg's extension, and gdb for
+#   gcore: test/pg runs a real server), fuzz (clang).  `make check` and
+#   .ci/run ask for check and pg.
 set -euo pipefail
 
 pkgs_for() {
@@ -14,7 +16,7 @@ pkgs_for() {
     build) echo "gcc make cmake pkg-config" ;;
     check) echo "gcc make cmake pkg-config gdb valgrind clang libclang-rt-14-dev" ;;
     bench) echo "valgrind gnuplot-nox libjemalloc-dev libmimalloc-dev libgoogle-perftools-dev libtalloc-dev libapr1-dev libpg-query-dev" ;;
-    pg)    echo "postgresql-15 postgresql-server-dev-15 gdb" ;;
+    pg)    echo "postgresql-15 postgresql-server-dev-15 gdb gcc make" ;;
     fuzz)  echo "clang libclang-rt-14-dev" ;;
     *) echo "deps.sh: unknown group '$1'" >&2; exit 2 ;;
   esac

@@ -16,6 +16,8 @@
 #   pg_sql S SQL...      run SQL in session S, wait for it; its output in
 #                        $WORK/S.last
 #   pg_sql1 NAME SQL     a one-shot psql -Atc on cluster NAME, output on stdout
+#   pg_child_titled PPID PREFIX
+#                        a child process by its title (the standby's startup)
 #   pg_log_mark NAME     the current size of NAME's server log (an offset)
 #   pg_log_contexts NAME PID OFFSET OUT
 #                        wait for the memory-context dump PID writes after
@@ -174,6 +176,24 @@ pg_postmaster_pid() {
 	head -1 "$WORK/$1/postmaster.pid"
 }
 
+# pg_child_titled PPID PREFIX: the pid of a child of PPID whose process
+# title starts with PREFIX (from /proc: procps may not be installed).
+pg_child_titled() {
+	local d pid st title
+	for d in /proc/[0-9]*; do
+		pid=${d#/proc/}
+		read -r st <"$d/stat" 2>/dev/null || continue
+		st=${st##*) }			# after "pid (comm) ": state, then ppid
+		st=${st#* }
+		[ "${st%% *}" = "$1" ] || continue
+		title=$(tr '\0' ' ' <"$d/cmdline" 2>/dev/null) || continue
+		case "$title" in
+		"$2"*) echo "$pid"; return 0 ;;
+		esac
+	done
+	return 0
+}
+
 pg_sql1() {
 	local name=$1
 	shift
@@ -215,8 +235,8 @@ pg_session_close() {
 		kill -0 "${!pv}" 2>/dev/null || break
 		sleep 0.05
 	done
-	kill "${!pv}" 2>/dev/null
-	wait "${!pv}" 2>/dev/null
+	kill "${!pv}" 2>/dev/null || true
+	wait "${!pv}" 2>/dev/null || true
 	return 0
 }
 

@@ -36,15 +36,16 @@ pg_start standby "$preload" -c hot_standby=on
 [ "$(pg_sql1 standby "SELECT pg_is_in_recovery()")" = t ] || fail "the standby is not in recovery"
 pass
 
-# the startup process: the standby postmaster's child titled "postgres: startup ..."
+# the startup process: the standby postmaster's child titled "postgres:
+# startup ..." ("recovering <segment>" or "waiting for <segment>")
 spm=$(pg_postmaster_pid standby)
 startup=
 for _ in $(seq 1 250); do
-	startup=$(ps -o pid=,args= --ppid "$spm" | awk '$2 == "postgres:" && $3 == "startup" { print $1; exit }')
+	startup=$(pg_child_titled "$spm" "postgres: startup")
 	[ -n "$startup" ] && break
 	sleep 0.02
 done
-[ -n "$startup" ] || fail "no startup process under the standby's postmaster $spm: $(ps -o pid=,args= --ppid "$spm")"
+[ -n "$startup" ] || fail "no startup process under the standby's postmaster $spm"
 pass
 
 # the leak, replayed
