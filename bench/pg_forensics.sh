@@ -102,16 +102,20 @@ pg_session_close s1
 
 cat "$core" >/dev/null
 
-# run_timed NAME CMD...: one run, wall time appended to $WORK/NAME.times,
-# stdout of the first run kept in $WORK/NAME.out
+# run_timed NAME CMD...: one run; wall time appended to $WORK/NAME.times and
+# CPU time (user + system) to $WORK/NAME.cpu (bash's time keyword); stdout of
+# the first run kept in $WORK/NAME.out.  On a shared machine the CPU time is
+# the steadier figure: waiting for a CPU counts in the wall time only.
 run_timed() {
-	local name=$1 t0 t1 out=/dev/null
+	local name=$1 out=/dev/null rc TIMEFORMAT='%R %U %S'
 	shift
 	[ -f "$WORK/$name.times" ] || out=$WORK/$name.out
-	t0=$EPOCHREALTIME
-	"$@" >"$out" 2>>"$WORK/$name.err" || fail "$name failed: $(tail -5 "$WORK/$name.err")"
-	t1=$EPOCHREALTIME
-	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.4f\n", b - a }' >>"$WORK/$name.times"
+	{ time "$@" >"$out" 2>>"$WORK/$name.err"; } 2>"$WORK/$name.t1"
+	rc=$?
+	[ "$rc" -eq 0 ] || fail "$name failed: $(tail -5 "$WORK/$name.err")"
+	read -r wall user sys <"$WORK/$name.t1"
+	echo "$wall" >>"$WORK/$name.times"
+	awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.3f\n", u + s }' >>"$WORK/$name.cpu"
 }
 stat_of() {
 	sort -g "$1" | awk -v what="$2" '
@@ -149,6 +153,7 @@ diag=$(awk -v n="$LEAKS" '$1 == "1" {
 [ -n "$diag" ] || diag="MISMATCH: no suspect"
 
 med() { stat_of "$WORK/$1.times" median; }
+cpu_med() { stat_of "$WORK/$1.cpu" median; }
 fmt_s() { awk -v t="$1" 'BEGIN { printf (t < 1 ? "%.3f s" : "%.2f s"), t }'; }
 range() {
 	awk -v a="$(stat_of "$WORK/$1.times" min)" -v b="$(stat_of "$WORK/$1.times" max)" \
@@ -182,16 +187,18 @@ md=$WORK/pg_forensics.md
 	echo "  \`SELECT mcxt_leak_base($LEAKS)\` (test/pg/leakext: psprintf(\"base/%u\") leaked into"
 	echo "  TopMemoryContext $LEAKS times, in $leak_s s; backend RSS $rss_mb MB), taken with gcore in"
 	echo "  $gcore_s s: $core_mb MB; $ncontexts contexts in the log-format listing. Read once before the"
-	echo "  runs, so it is in the page cache. Time: wall clock, median (range in brackets)."
+	echo "  runs, so it is in the page cache. Time: wall clock, median (range in brackets); CPU"
+	echo "  time: user + system, median (the steadier figure when other work shares the machine);"
+	echo "  the verdicts are on the wall-clock median."
 	echo
-	echo "| command | runs | time | MB/s | target | verdict |"
-	echo "|---|---:|---:|---:|---|---|"
-	echo "| \`LC_ALL=C strings CORE \\| sort \\| uniq -c \\| sort -nr \\| head\` (the story's first step) | $RUNS_BASE | $(fmt_s "$s_base") [$(range base)] | $(mbs "$s_base") | baseline | |"
-	echo "| \`mcxt contexts CORE\` | $RUNS | $(fmt_s "$s_ctx") [$(range contexts)] | | < $T_CONTEXTS_S s | $(verdict "$ok_ctx") |"
-	echo "| \`mcxt contexts CORE --pg-log-format\` | $RUNS | $(fmt_s "$s_pglog") [$(range pglog)] | | < $T_CONTEXTS_S s | $(verdict "$ok_pglog") |"
-	echo "| \`mcxt leaks CORE\` (reference scan included) | $RUNS | $(fmt_s "$s_leaks") [$(range leaks)] | $(mbs "$s_leaks") | < $T_LEAKS_S s | $(verdict "$ok_leaks") |"
-	echo "| \`mcxt strings CORE --top 20\` | $RUNS | $(fmt_s "$s_str") [$(range strings)] | $(mbs "$s_str") | | |"
-	echo "| \`mcxt find CORE base/$dboid\` | $RUNS | $(fmt_s "$s_find") [$(range find)] | $(mbs "$s_find") | | |"
+	echo "| command | runs | time | CPU time | MB/s | target | verdict |"
+	echo "|---|---:|---:|---:|---:|---|---|"
+	echo "| \`LC_ALL=C strings CORE \\| sort \\| uniq -c \\| sort -nr \\| head\` (the story's first step) | $RUNS_BASE | $(fmt_s "$s_base") [$(range base)] | $(fmt_s "$(cpu_med base)") | $(mbs "$s_base") | baseline | |"
+	echo "| \`mcxt contexts CORE\` | $RUNS | $(fmt_s "$s_ctx") [$(range contexts)] | $(fmt_s "$(cpu_med contexts)") | | < $T_CONTEXTS_S s | $(verdict "$ok_ctx") |"
+	echo "| \`mcxt contexts CORE --pg-log-format\` | $RUNS | $(fmt_s "$s_pglog") [$(range pglog)] | $(fmt_s "$(cpu_med pglog)") | | < $T_CONTEXTS_S s | $(verdict "$ok_pglog") |"
+	echo "| \`mcxt leaks CORE\` (reference scan included) | $RUNS | $(fmt_s "$s_leaks") [$(range leaks)] | $(fmt_s "$(cpu_med leaks)") | $(mbs "$s_leaks") | < $T_LEAKS_S s | $(verdict "$ok_leaks") |"
+	echo "| \`mcxt strings CORE --top 20\` | $RUNS | $(fmt_s "$s_str") [$(range strings)] | $(fmt_s "$(cpu_med strings)") | $(mbs "$s_str") | | |"
+	echo "| \`mcxt find CORE base/$dboid\` | $RUNS | $(fmt_s "$s_find") [$(range find)] | $(fmt_s "$(cpu_med find)") | $(mbs "$s_find") | | |"
 	echo
 	echo "\`mcxt leaks\` names the leaking context, chunk size, count and stride ${ratio}x faster than the"
 	echo "strings pipeline counts strings. Its diagnosis of the core: $diag."

@@ -15,8 +15,7 @@
 #
 # Two details keep the backend's state identical between core and log:
 #  - the session logs its contexts once itself before the core: the first
-#    message a backend ever logs changes ErrorContext (pitfall 12 of
-#    ../../docs/postgres.md's research);
+#    message a backend ever logs changes ErrorContext (docs/postgres.md);
 #  - it forces its pending statistics out as it goes idle
 #    (pg_stat_force_next_flush), so no idle-stats timer fires between the
 #    core and the log.
@@ -101,7 +100,7 @@ njson=$(wc -l <"$WORK/ctx.json")
 nlog=$(grep -c '^level: ' "$WORK/expected")
 [ "$njson" -ge "$nlog" ] || fail "$njson contexts in JSON, fewer than the $nlog log lines"
 pass
-for k in '"name":"TopMemoryContext"' '"name":"CacheMemoryContext"' '"name":"PL/pgSQL function"' '"ident":"f_sum(integer)"' '"level":0' '"type":"AllocSet"'; do
+for k in '"allocator":"postgresql"' '"version":15,' '"cassert":false' '"name":"TopMemoryContext"' '"name":"CacheMemoryContext"' '"name":"PL/pgSQL function"' '"ident":"f_sum(integer)"' '"level":0' '"type":"AllocSet"'; do
 	grep -q -F -- "$k" "$WORK/out" || fail "contexts --json lacks $k"
 	pass
 done
