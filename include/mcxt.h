@@ -231,6 +231,8 @@ MCXT_API void mcxt_reset_peak(mcxt_context_t *ctx, bool recurse);
  * stderr): one line per context, indented two spaces per level, at most
  * max_level levels and max_children children per parent (the rest summed
  * in a "N more child contexts containing ..." line), then "Grand total".
+ * A context with a limit of its own gets "; limit H hard, S soft, X held"
+ * after its counters (before the identifier).
  */
 MCXT_API void mcxt_stats_print(mcxt_context_t *ctx, int max_level, int max_children, FILE *out);
 /* mcxt_stats_print(ctx, 100, 100, stderr), as MemoryContextStats. */
@@ -240,6 +242,8 @@ MCXT_API void mcxt_stats(mcxt_context_t *ctx);
  * {"contexts": [{name, ident, type, level, parent, path, total_bytes,
  *   total_nblocks, free_bytes, free_chunks, used_bytes, mem_allocated,
  *   bytes_alloc, bytes_freed, max_bytes_held}, ...], "grand_total": {...}}
+ * A context with a limit of its own (mcxt_set_limit) also has "limit":
+ * {hard, soft, held, peak, soft_crossings, hard_refusals}.
  * Levels start at 0 at ctx; path lists breadth-first ids from ctx down.
  * Returns 0, or -1 if writing failed.
  */
@@ -345,6 +349,60 @@ MCXT_API void mcxt_stats_on_signal(int signo, const char *path);
  * long time; costs one load and a compare when nothing is pending.
  */
 MCXT_API void mcxt_check_signal(void);
+
+/* ---- subtree memory limits ---------------------------------------------- */
+
+/*
+ * Called when the block bytes held by a limited context's subtree rise above
+ * its soft limit: once per upward crossing, again only after the subtree has
+ * fallen back to the soft limit or below.  ctx is the limited context, held
+ * what its subtree holds now.  It runs inside the allocation (or context
+ * creation, reparent, mcxt_set_limit) that crossed, after that operation's
+ * block is in place: it may allocate (anywhere, the limited subtree
+ * included), read statistics, and change or remove limits, but must not
+ * reset or delete a context of the limited subtree.  It may longjmp.
+ */
+typedef void (*mcxt_limit_callback_fn)(mcxt_context_t *ctx, size_t held, size_t soft_limit,
+									   void *arg);
+
+/*
+ * Limit the block bytes held by ctx and all its descendants (the sum of
+ * their mcxt_mem_allocated).  hard_bytes: obtaining a block that would take
+ * the subtree above it fails as if the system were out of memory (the error
+ * handler with MCXT_ERR_OOM and a message naming ctx and its limit, or NULL
+ * with MCXT_ALLOC_NO_OOM); creating a context, or moving one in with
+ * mcxt_set_parent, is refused the same way.  soft_bytes: soft_callback(ctx,
+ * held, soft_bytes, arg) on each upward crossing (NULL: crossings are only
+ * counted); if the subtree already holds more, it runs before this returns.
+ * 0 means no limit; both 0 removes ctx's limit.  Calling it again replaces
+ * ctx's limits.  Limits nest: every limit above a context holds as well.
+ * Limits are checked only when a block is obtained or given back, never per
+ * chunk.  Returns false, changing nothing, if the subtree already holds
+ * more than hard_bytes.  soft_bytes above a nonzero hard_bytes is a misuse
+ * error.  A limited subtree must be used by one thread at a time.
+ */
+MCXT_API bool mcxt_set_limit(mcxt_context_t *ctx, size_t hard_bytes, size_t soft_bytes,
+							 mcxt_limit_callback_fn soft_callback, void *arg);
+
+/* A context's own limit, as mcxt_get_limit reports it. */
+typedef struct mcxt_limit_info
+{
+	size_t		hard;			/* bytes; 0: none */
+	size_t		soft;			/* bytes; 0: none */
+	size_t		held;			/* block bytes of the subtree now */
+	size_t		peak;			/* the highest held since the limit was set */
+	uint64_t	soft_crossings; /* upward crossings of soft */
+	uint64_t	hard_refusals;	/* blocks (and moves, creations) refused by hard */
+} mcxt_limit_info_t;
+
+/*
+ * Fill *out with ctx's own limit and return true; false if ctx has no limit
+ * of its own (then only out->held is set: what the subtree holds).
+ */
+MCXT_API bool mcxt_get_limit(mcxt_context_t *ctx, mcxt_limit_info_t *out);
+
+/* The nearest context at or above ctx that has a limit, or NULL. */
+MCXT_API mcxt_context_t *mcxt_limited_ancestor(mcxt_context_t *ctx);
 
 /* ---- other context types (see src/README.md for when to use which) ------- */
 

@@ -202,6 +202,7 @@ aset_reuse(aset_freelist *fl, size_t max_block_size, mcxt_context *parent, const
 
 	if (set == NULL)
 		return NULL;
+	mcxti_limit_create_check(parent, set->keeper_size, name);
 	fl->first = (mcxt_aset *) set->header.nextchild;
 	fl->num_free--;
 	if (set->max_block_size != max_block_size)
@@ -215,6 +216,7 @@ aset_reuse(aset_freelist *fl, size_t max_block_size, mcxt_context *parent, const
 	set->header.max_bytes_held = set->keeper_size;
 	mcxti_context_init(&set->header, MCXT_TYPE_ASET, &mcxti_aset_methods, parent, name);
 	MCXT_POOL_CREATE(set);
+	mcxti_limit_after(&set->header);
 	return &set->header;
 }
 
@@ -280,6 +282,7 @@ mcxt_aset_create(mcxt_context_t *parent, const char *name,
 	else
 		first_size = first_size > init_block_size ? first_size : init_block_size;
 
+	mcxti_limit_create_check(parent, first_size, name);
 	set = mcxti_block_alloc(first_size);
 	if (set == NULL)
 		mcxti_error(MCXT_ERR_OOM, parent,
@@ -300,6 +303,7 @@ mcxt_aset_create(mcxt_context_t *parent, const char *name,
 	set->header.max_bytes_held = first_size;
 	mcxti_context_init(&set->header, MCXT_TYPE_ASET, &mcxti_aset_methods, parent, name);
 	MCXT_POOL_CREATE(set);
+	mcxti_limit_after(&set->header);
 	return &set->header;
 }
 
@@ -328,7 +332,7 @@ mcxti_aset_alloc_large(mcxt_aset *set, size_t size, int flags)
 	/* size <= SIZE_MAX / 2, so none of this can overflow */
 	chunk_size = MCXT_ALIGN(size + MCXT_TAIL_ROOM);
 	block_size = chunk_size + MCXT_ASET_BLOCKHDRSZ + MCXT_CHUNK_HDRSZ;
-	block = mcxti_source_alloc(block_size);
+	block = mcxti_ctx_source_alloc(&set->header, block_size);
 	if (block == NULL)
 		return mcxti_oom(&set->header, size, flags);
 
@@ -356,6 +360,7 @@ mcxti_aset_alloc_large(mcxt_aset *set, size_t size, int flags)
 	mcxti_chunk_mark_new(chunk, 0, size);
 	mcxti_chunk_mark_tail(chunk, size, chunk_size);
 #endif
+	mcxti_limit_after(&set->header);
 	return chunk;
 }
 
@@ -404,12 +409,17 @@ mcxti_aset_alloc_from_new_block(mcxt_aset *set, size_t size, int flags, unsigned
 	while (block_size < required)
 		block_size <<= 1;
 
-	block = mcxti_block_alloc(block_size);
-	/* as PostgreSQL: if a big block is refused, try smaller ones down to what we need */
-	while (block == NULL && block_size > 1024 * 1024 && (block_size >> 1) >= required)
+	block = mcxti_ctx_block_alloc(&set->header, block_size);
+	/*
+	 * As PostgreSQL: if a big block is refused, try smaller ones down to what
+	 * we need.  Under a subtree limit any block may be refused, so there the
+	 * halving goes all the way down: the last bytes below a limit are used.
+	 */
+	while (block == NULL && (block_size > 1024 * 1024 || set->header.limit != NULL) &&
+		   (block_size >> 1) >= required)
 	{
 		block_size >>= 1;
-		block = mcxti_block_alloc(block_size);
+		block = mcxti_ctx_block_alloc(&set->header, block_size);
 	}
 	if (block == NULL)
 		return mcxti_oom(&set->header, size, flags);
@@ -423,6 +433,10 @@ mcxti_aset_alloc_from_new_block(mcxt_aset *set, size_t size, int flags, unsigned
 	p = block->freeptr;
 	block->freeptr = p + need;
 	mcxti_hdr_set(p, mcxt_chunk_make_hdr(MCXT_TYPE_ASET, idx, (uint64_t) (p - (char *) block), 0));
+#if !MCXT_ASET_CHECKED
+	/* soft-limit callbacks: checked builds run them once the chunk is finished */
+	mcxti_limit_after(&set->header);
+#endif
 	return p + MCXT_CHUNK_HDRSZ;
 }
 
@@ -498,6 +512,7 @@ mcxti_aset_alloc_checked(mcxt_aset *set, size_t size, int flags)
 	mcxti_chunk_mark_new(p, 0, size);
 	mcxti_chunk_mark_tail(p, size, aset_chunk_size(idx));
 	CTX_LEAVE(&set->header);
+	mcxti_limit_after(&set->header);
 	return p;
 }
 #endif
@@ -647,7 +662,7 @@ aset_realloc_large(mcxt_aset *set, mcxt_aset_block *block, void *ptr, uint64_t h
 		if (known)
 			MCXT_MEM_UNDEFINED((char *) ptr + old_req,
 							   (size_t) (block->endptr - ((char *) ptr + old_req)));
-		newblock = mcxti_source_realloc(block, old_block_size, new_block_size);
+		newblock = mcxti_ctx_source_realloc(&set->header, block, old_block_size, new_block_size);
 		if (newblock == NULL)
 		{
 			MCXT_MEM_NOACCESS((char *) ptr - MCXT_CHUNK_HDRSZ, MCXT_CHUNK_HDRSZ);
@@ -665,13 +680,12 @@ aset_realloc_large(mcxt_aset *set, mcxt_aset_block *block, void *ptr, uint64_t h
 	}
 #else
 	(void) hdr;
-	newblock = mcxti_source_realloc(block, old_block_size, new_block_size);
+	newblock = mcxti_ctx_source_realloc(&set->header, block, old_block_size, new_block_size);
 	if (newblock == NULL)
 		return mcxti_oom(&set->header, size, flags);
 	newptr = aset_block_start(newblock) + MCXT_CHUNK_HDRSZ;
 #endif
-	mcxti_note_free(&set->header, old_block_size);
-	mcxti_note_alloc(&set->header, new_block_size);
+	mcxti_note_resize(&set->header, old_block_size, new_block_size);
 	newblock->check = (uintptr_t) newblock ^ MCXT_BLOCK_MAGIC;
 	newblock->endptr = (char *) newblock + new_block_size;
 	newblock->freeptr = newblock->endptr;
@@ -687,6 +701,7 @@ aset_realloc_large(mcxt_aset *set, mcxt_aset_block *block, void *ptr, uint64_t h
 #if MCXT_ASET_CHECKED
 	mcxti_chunk_mark_tail(newptr, size, new_chunk_size);
 #endif
+	mcxti_limit_after(&set->header);
 	return newptr;
 }
 

@@ -80,6 +80,7 @@ mcxt_bump_create(mcxt_context_t *parent, const char *name,
 	else
 		first_size = first_size > init_block_size ? first_size : init_block_size;
 
+	mcxti_limit_create_check(parent, first_size, name);
 	set = mcxti_block_alloc(first_size);
 	if (set == NULL)
 		mcxti_error(MCXT_ERR_OOM, parent,
@@ -98,6 +99,7 @@ mcxt_bump_create(mcxt_context_t *parent, const char *name,
 	set->header.max_bytes_held = first_size;
 	mcxti_context_init(&set->header, MCXT_TYPE_BUMP, &mcxti_bump_methods, parent, name);
 	MCXT_POOL_CREATE(set);
+	mcxti_limit_after(&set->header);
 	return &set->header;
 }
 
@@ -142,7 +144,7 @@ bump_alloc_large(mcxt_bump *set, size_t size, int flags)
 	mcxti_check_size(&set->header, size, flags);
 	chunk_size = MCXT_ALIGN(size + MCXT_TAIL_ROOM);
 	block_size = MCXT_BUMP_BLOCKHDRSZ + BUMP_CHUNK_HDRSZ + chunk_size;
-	block = mcxti_source_alloc(block_size);
+	block = mcxti_ctx_source_alloc(&set->header, block_size);
 	if (block == NULL)
 		return mcxti_oom(&set->header, size, flags);
 	mcxti_note_alloc(&set->header, block_size);
@@ -151,7 +153,9 @@ bump_alloc_large(mcxt_bump *set, size_t size, int flags)
 	block->next = set->blocks->next;
 	set->blocks->next = block;
 	p = bump_block_start(block) + BUMP_CHUNK_HDRSZ;
-	return bump_finish_chunk(set, block, p, size, chunk_size, MCXT_CHUNK_EXTERNAL);
+	p = bump_finish_chunk(set, block, p, size, chunk_size, MCXT_CHUNK_EXTERNAL);
+	mcxti_limit_after(&set->header);
+	return p;
 }
 
 /* The active block is full: a new one, twice the last, becomes active. */
@@ -167,7 +171,7 @@ bump_alloc_from_new_block(mcxt_bump *set, size_t size, int flags, size_t chunk_s
 		? (uint32_t) (block_size * 2) : set->max_block_size;
 	while (block_size < required)
 		block_size <<= 1;
-	block = mcxti_block_alloc(block_size);
+	block = mcxti_ctx_block_alloc(&set->header, block_size);
 	if (block == NULL)
 		return mcxti_oom(&set->header, size, flags);
 	mcxti_note_alloc(&set->header, block_size);
@@ -176,7 +180,9 @@ bump_alloc_from_new_block(mcxt_bump *set, size_t size, int flags, size_t chunk_s
 	set->blocks = block;
 	p = block->freeptr + BUMP_CHUNK_HDRSZ;
 	block->freeptr = p + chunk_size;
-	return bump_finish_chunk(set, block, p, size, chunk_size, 0);
+	p = bump_finish_chunk(set, block, p, size, chunk_size, 0);
+	mcxti_limit_after(&set->header);
+	return p;
 }
 
 static void *

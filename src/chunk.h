@@ -146,6 +146,7 @@ mcxt_chunk_hdr_offset(uint64_t hdr)
 
 struct mcxt_callback;
 struct mcxt_methods;
+struct mcxt_limit;
 
 /*
  * The type-independent context header.
@@ -157,7 +158,10 @@ struct mcxt_methods;
  *  - bytes_alloc - bytes_freed == mem_allocated;
  *  - max_bytes_held >= mem_allocated;
  *  - mem_allocated == the sum of the sizes of the blocks the context holds,
- *    counting the allocation that carries the header and keeper block.
+ *    counting the allocation that carries the header and keeper block;
+ *  - limit is the limit record of the nearest context at or above this one
+ *    that has a limit (NULL if none does): the parent's limit, unless this
+ *    context has one of its own (limit->owner == this).
  */
 typedef struct mcxt_context
 {
@@ -180,9 +184,42 @@ typedef struct mcxt_context
 	uint64_t	bytes_alloc;	/* cumulative bytes obtained, incl. deleted children */
 	uint64_t	bytes_freed;	/* cumulative bytes given back, incl. deleted children */
 	uint64_t	max_bytes_held; /* peak of mem_allocated since creation or peak reset */
+	/* the nearest subtree limit at or above this context, or NULL (limits.c) */
+	struct mcxt_limit *limit;
 } mcxt_context;
 
 #define MCXT_CTXFLAG_TOP		0x0001	/* a thread's top context */
+
+/*
+ * A subtree memory limit (mcxt_set_limit), allocated from the block source
+ * when the limit is set and given back when it is removed or its context is
+ * deleted.  Every context of the owner's subtree points at it (or at a
+ * limit further down), so obtaining or giving back a block charges the
+ * chain of limits above the context: this one, up, up->up ...
+ *
+ * Invariants (checked by mcxt_check):
+ *  - owner->limit == this;
+ *  - held == the sum of mem_allocated over the owner's live subtree;
+ *  - up == the owner's parent's limit (NULL if the parent has none);
+ *  - hard == 0 or held <= hard;
+ *  - soft_over == (soft != 0 && held > soft) between library calls.
+ */
+typedef struct mcxt_limit
+{
+	struct mcxt_context *owner;
+	struct mcxt_limit *up;		/* the next limit above the owner, or NULL */
+	uint64_t	hard;			/* bytes; 0: none */
+	uint64_t	soft;			/* bytes; 0: none */
+	uint64_t	held;			/* block bytes of the owner's subtree */
+	uint64_t	peak;			/* highest held since the limit was set */
+	uint64_t	crossings;		/* upward crossings of soft */
+	uint64_t	refusals;		/* blocks refused by hard */
+	void		(*soft_callback) (struct mcxt_context *ctx, size_t held, size_t soft,
+								  void *arg);
+	void	   *soft_arg;
+	uint8_t		soft_over;		/* held > soft since the last crossing */
+	uint8_t		soft_pending;	/* crossed; the callback has not run yet */
+} mcxt_limit;
 
 /* AllocSet -------------------------------------------------------------- */
 

@@ -147,6 +147,7 @@ mcxt_generation_create(mcxt_context_t *parent, const char *name,
 	else
 		first_size = first_size > init_block_size ? first_size : init_block_size;
 
+	mcxti_limit_create_check(parent, first_size, name);
 	set = mcxti_block_alloc(first_size);
 	if (set == NULL)
 		mcxti_error(MCXT_ERR_OOM, parent,
@@ -166,6 +167,7 @@ mcxt_generation_create(mcxt_context_t *parent, const char *name,
 	mcxti_context_init(&set->header, MCXT_TYPE_GENERATION, &mcxti_generation_methods,
 					   parent, name);
 	MCXT_POOL_CREATE(set);
+	mcxti_limit_after(&set->header);
 	return &set->header;
 }
 
@@ -197,11 +199,12 @@ gen_alloc_large(mcxt_generation *set, size_t size, int flags)
 	mcxt_gen_block *block;
 	size_t		chunk_size;
 	size_t		block_size;
+	void	   *user;
 
 	mcxti_check_size(&set->header, size, flags);
 	chunk_size = MCXT_ALIGN(size + MCXT_TAIL_ROOM);
 	block_size = MCXT_GEN_BLOCKHDRSZ + MCXT_CHUNK_HDRSZ + chunk_size;
-	block = mcxti_source_alloc(block_size);
+	block = mcxti_ctx_source_alloc(&set->header, block_size);
 	if (block == NULL)
 		return mcxti_oom(&set->header, size, flags);
 	mcxti_note_alloc(&set->header, block_size);
@@ -209,7 +212,7 @@ gen_alloc_large(mcxt_generation *set, size_t size, int flags)
 	block->freeptr = block->endptr;
 	gen_block_link(set, block);
 #if MCXT_ASET_CHECKED
-	return gen_finish_chunk(set, block, gen_block_start(block), size, chunk_size,
+	user = gen_finish_chunk(set, block, gen_block_start(block), size, chunk_size,
 							MCXT_CHUNK_EXTERNAL);
 #else
 	/* the size comes from the block; the value is not needed */
@@ -219,9 +222,11 @@ gen_alloc_large(mcxt_generation *set, size_t size, int flags)
 		mcxti_hdr_set(p, mcxt_chunk_make_hdr(MCXT_TYPE_GENERATION, 0, MCXT_GEN_BLOCKHDRSZ,
 											 MCXT_CHUNK_EXTERNAL));
 		block->nchunks = 1;
-		return p + MCXT_CHUNK_HDRSZ;
+		user = p + MCXT_CHUNK_HDRSZ;
 	}
 #endif
+	mcxti_limit_after(&set->header);
+	return user;
 }
 
 /*
@@ -252,7 +257,7 @@ gen_alloc_from_new_block(mcxt_generation *set, size_t size, int flags, size_t ch
 			? (uint32_t) (block_size * 2) : set->max_block_size;
 		while (block_size < required)
 			block_size <<= 1;
-		block = mcxti_block_alloc(block_size);
+		block = mcxti_ctx_block_alloc(&set->header, block_size);
 		if (block == NULL)
 			return mcxti_oom(&set->header, size, flags);
 		mcxti_note_alloc(&set->header, block_size);
@@ -274,7 +279,9 @@ gen_alloc_from_new_block(mcxt_generation *set, size_t size, int flags, size_t ch
 	set->block = block;
 	p = block->freeptr;
 	block->freeptr = p + MCXT_CHUNK_HDRSZ + chunk_size;
-	return gen_finish_chunk(set, block, p, size, chunk_size, 0);
+	p = gen_finish_chunk(set, block, p, size, chunk_size, 0);
+	mcxti_limit_after(&set->header);
+	return p;
 }
 
 static void *

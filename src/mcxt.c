@@ -316,6 +316,8 @@ mcxti_bad_pointer(const char *op, const void *ptr, uint64_t hdr)
 void *
 mcxti_oom(mcxt_context *ctx, size_t size, int flags)
 {
+	/* a block refused by a subtree limit is reported as such */
+	mcxti_limit_report(ctx, size, flags);
 	if (flags & MCXT_ALLOC_NO_OOM)
 		return NULL;
 	mcxti_error(MCXT_ERR_OOM, ctx,
@@ -559,6 +561,10 @@ mcxti_context_init(mcxt_context *ctx, unsigned type, const mcxt_methods *methods
 	ctx->ident = NULL;
 	ctx->reset_cbs = NULL;
 	context_link(ctx, parent);
+	/* the creator checked the limits with mcxti_limit_create_check */
+	ctx->limit = parent != NULL ? parent->limit : NULL;
+	if (unlikely(ctx->limit != NULL))
+		mcxti_limit_charge(ctx->limit, (size_t) ctx->mem_allocated);
 }
 
 static void
@@ -622,6 +628,9 @@ delete_leaf(mcxt_context *ctx)
 	run_callbacks(ctx);
 	if (ctx->firstchild != NULL)
 		return false;
+	/* the limits above see the whole context go; its blocks follow uncharged */
+	if (ctx->limit != NULL)
+		mcxti_limit_detach(ctx);
 	if (parent != NULL)
 	{
 		/* the parent's history keeps what its descendants ever held */
@@ -694,8 +703,12 @@ mcxt_set_parent(mcxt_context_t *ctx, mcxt_context_t *new_parent)
 	}
 	if (ctx->parent == new_parent)
 		return;
+	/* the subtree's bytes leave the old parent's limits and join the new one's */
+	if (ctx->limit != NULL || (new_parent != NULL && new_parent->limit != NULL))
+		mcxti_limit_move(ctx, new_parent);
 	context_unlink(ctx);
 	context_link(ctx, new_parent);
+	mcxti_limit_after(ctx);
 }
 
 void
@@ -842,6 +855,7 @@ check_header(mcxt_context *ctx)
 						 (unsigned long long) ctx->mem_allocated);
 		problems++;
 	}
+	problems += mcxti_limit_check(ctx);
 	for (mcxt_context *c = ctx->firstchild; c != NULL; c = c->nextchild)
 	{
 		if (c->parent != ctx)

@@ -127,7 +127,32 @@ void		mcxti_ctx_leave(mcxt_context *ctx, bool taken) MCXT_HIDDEN;
 #define CTX_LEAVE(ctx)		((void) 0)
 #endif
 
-/* Accounting, called by the types whenever a block is obtained or given back. */
+/* limits.c (the inline parts are below, with the accounting) ------------- */
+
+/* Would the limits above ctx allow another block of bytes?  Records a refusal. */
+bool		mcxti_limit_allows_slow(mcxt_context *ctx, size_t bytes) MCXT_HIDDEN;
+/* Add (subtract) bytes to every limit from l up; marks soft crossings pending. */
+void		mcxti_limit_charge(mcxt_limit *l, size_t bytes) MCXT_HIDDEN;
+void		mcxti_limit_uncharge(mcxt_limit *l, size_t bytes) MCXT_HIDDEN;
+/* Run the soft callbacks of the crossings pending on the limits above ctx. */
+void		mcxti_limit_fire(mcxt_context *ctx) MCXT_HIDDEN;
+/* A new context of bytes under parent: an OOM error if a limit refuses it. */
+void		mcxti_limit_create_check_slow(mcxt_context *parent, size_t bytes,
+										  const char *name) MCXT_HIDDEN;
+/* Before a leaf is deleted: uncharge it, and free its own limit. */
+void		mcxti_limit_detach(mcxt_context *ctx) MCXT_HIDDEN;
+/* Before ctx moves under new_parent: move its bytes (an OOM error if refused). */
+void		mcxti_limit_move(mcxt_context *ctx, mcxt_context *new_parent) MCXT_HIDDEN;
+/* From mcxti_oom: raise the limit's error if ctx's last block was refused by one. */
+void		mcxti_limit_report(mcxt_context *ctx, size_t size, int flags) MCXT_HIDDEN;
+/* mcxt_check's part: ctx's limit pointer, and its own limit's invariants. */
+int			mcxti_limit_check(mcxt_context *ctx) MCXT_HIDDEN;
+
+/*
+ * Accounting, called by the types whenever a block is obtained or given
+ * back.  A context under a limit also charges the limits above it; in an
+ * unlimited tree that is one predictable branch per block.
+ */
 static inline void
 mcxti_note_alloc(mcxt_context *ctx, size_t bytes)
 {
@@ -135,6 +160,8 @@ mcxti_note_alloc(mcxt_context *ctx, size_t bytes)
 	ctx->bytes_alloc += bytes;
 	if (ctx->mem_allocated > ctx->max_bytes_held)
 		ctx->max_bytes_held = ctx->mem_allocated;
+	if (unlikely(ctx->limit != NULL))
+		mcxti_limit_charge(ctx->limit, bytes);
 }
 
 static inline void
@@ -142,6 +169,57 @@ mcxti_note_free(mcxt_context *ctx, size_t bytes)
 {
 	ctx->mem_allocated -= bytes;
 	ctx->bytes_freed += bytes;
+	if (unlikely(ctx->limit != NULL))
+		mcxti_limit_uncharge(ctx->limit, bytes);
+}
+
+/*
+ * A block of ctx changed size in place (realloc of a large chunk): the
+ * limits see only the difference, so a block that was already above a soft
+ * limit does not cross it again.
+ */
+static inline void
+mcxti_note_resize(mcxt_context *ctx, size_t old_bytes, size_t new_bytes)
+{
+	mcxt_limit *l = ctx->limit;
+
+	ctx->limit = NULL;
+	mcxti_note_free(ctx, old_bytes);
+	mcxti_note_alloc(ctx, new_bytes);
+	ctx->limit = l;
+	if (unlikely(l != NULL))
+	{
+		if (new_bytes > old_bytes)
+			mcxti_limit_charge(l, new_bytes - old_bytes);
+		else if (new_bytes < old_bytes)
+			mcxti_limit_uncharge(l, old_bytes - new_bytes);
+	}
+}
+
+/* May ctx obtain another block of bytes?  Always, outside limited subtrees. */
+static inline bool
+mcxti_limit_allows(mcxt_context *ctx, size_t bytes)
+{
+	return likely(ctx->limit == NULL) || mcxti_limit_allows_slow(ctx, bytes);
+}
+
+/*
+ * Where an operation that obtained a block is complete (the chunk handed
+ * out, the context linked): run the soft callbacks it made due.
+ */
+static inline void
+mcxti_limit_after(mcxt_context *ctx)
+{
+	if (unlikely(ctx->limit != NULL))
+		mcxti_limit_fire(ctx);
+}
+
+/* A context of bytes is about to be created under parent. */
+static inline void
+mcxti_limit_create_check(mcxt_context *parent, size_t bytes, const char *name)
+{
+	if (parent != NULL && unlikely(parent->limit != NULL))
+		mcxti_limit_create_check_slow(parent, bytes, name);
 }
 
 /*
@@ -367,6 +445,31 @@ mcxti_sigdump_poll(void)
 	if (unlikely(__atomic_load_n(&mcxti_sigdump_requests, __ATOMIC_RELAXED)
 				 != mcxti_sigdump_seen))
 		mcxti_sigdump_run();
+}
+
+/*
+ * A block for ctx: the limits above it are asked first, so a refused block
+ * never reaches the cache or the source (NULL, and mcxti_oom reports the
+ * limit).  The caller charges what it got with mcxti_note_alloc.
+ */
+static inline void *
+mcxti_ctx_block_alloc(mcxt_context *ctx, size_t size)
+{
+	return mcxti_limit_allows(ctx, size) ? mcxti_block_alloc(size) : NULL;
+}
+
+static inline void *
+mcxti_ctx_source_alloc(mcxt_context *ctx, size_t size)
+{
+	return mcxti_limit_allows(ctx, size) ? mcxti_source_alloc(size) : NULL;
+}
+
+static inline void *
+mcxti_ctx_source_realloc(mcxt_context *ctx, void *block, size_t old_size, size_t new_size)
+{
+	if (new_size > old_size && !mcxti_limit_allows(ctx, new_size - old_size))
+		return NULL;
+	return mcxti_source_realloc(block, old_size, new_size);
 }
 
 /* stats.c ----------------------------------------------------------------- */

@@ -149,6 +149,7 @@ mcxt_slab_create(mcxt_context_t *parent, const char *name, size_t block_size,
 					"block size %zu for slab memory context \"%s\" is too small for %zu-byte chunks",
 					block_size, name, chunk_size);
 
+	mcxti_limit_create_check(parent, header_size, name);
 	slab = mcxti_source_alloc(header_size);
 	if (slab == NULL)
 		mcxti_error(MCXT_ERR_OOM, parent,
@@ -164,6 +165,7 @@ mcxt_slab_create(mcxt_context_t *parent, const char *name, size_t block_size,
 	slab->header.max_bytes_held = header_size;
 	mcxti_context_init(&slab->header, MCXT_TYPE_SLAB, &mcxti_slab_methods, parent, name);
 	MCXT_POOL_CREATE(slab);
+	mcxti_limit_after(&slab->header);
 	return &slab->header;
 }
 
@@ -189,7 +191,7 @@ slab_new_block(mcxt_slab *slab)
 		slab->nempty--;
 		return block;
 	}
-	block = mcxti_block_alloc(slab->block_size);
+	block = mcxti_ctx_block_alloc(&slab->header, slab->block_size);
 	if (block == NULL)
 		return NULL;
 	mcxti_note_alloc(&slab->header, slab->block_size);
@@ -197,6 +199,20 @@ slab_new_block(mcxt_slab *slab)
 	block->slab = slab;
 	block->check = (uintptr_t) block ^ MCXT_BLOCK_MAGIC;
 	slab_block_rewind(slab, block);
+	if (unlikely(slab->header.limit != NULL))
+	{
+		/*
+		 * Soft-limit callbacks run here, not after the chunk is carved (that
+		 * is the fast path).  The new block waits on the empty list while they
+		 * run, so the slab is consistent whether they allocate in it, check
+		 * it or longjmp out; then the allocation starts over from that list.
+		 */
+		block->next = slab->empty;
+		slab->empty = block;
+		slab->nempty++;
+		mcxti_limit_after(&slab->header);
+		return slab_new_block(slab);
+	}
 	return block;
 }
 

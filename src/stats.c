@@ -105,6 +105,26 @@ print_counters_line(FILE *out, const mcxt_counters_t *c)
 			c->totalspace - c->freespace);
 }
 
+/*
+ * A limited context's line gets its limit after the counters (before the
+ * identifier): "; limit H hard, S soft, X held", the figures of
+ * mcxt_get_limit.  PostgreSQL has no limits, so its lines never have this.
+ */
+static void
+print_limit(FILE *out, mcxt_context *ctx)
+{
+	mcxt_limit *l = ctx->limit;
+
+	if (l == NULL || l->owner != ctx)
+		return;
+	fputs("; limit", out);
+	if (l->hard != 0)
+		fprintf(out, " %llu hard,", (unsigned long long) l->hard);
+	if (l->soft != 0)
+		fprintf(out, " %llu soft,", (unsigned long long) l->soft);
+	fprintf(out, " %llu held", (unsigned long long) l->held);
+}
+
 static void
 stats_print_one(mcxt_context *ctx, int level, int max_level, int max_children,
 				FILE *out, mcxt_counters_t *totals)
@@ -120,6 +140,7 @@ stats_print_one(mcxt_context *ctx, int level, int max_level, int max_children,
 	print_indent(out, level);
 	fprintf(out, "%s: ", ctx->name != NULL ? ctx->name : "");
 	print_counters_line(out, &own);
+	print_limit(out, ctx);
 	fprintf(out, "%s\n", ident);
 
 	child = ctx->firstchild;
@@ -314,13 +335,25 @@ mcxt_stats_json(mcxt_context_t *ctx, FILE *out)
 			fprintf(out, "%zu%s", path[d], d ? "," : "");
 		fprintf(out, "],\"total_bytes\":%zu,\"total_nblocks\":%zu,\"free_bytes\":%zu,"
 				"\"free_chunks\":%zu,\"used_bytes\":%zu,\"mem_allocated\":%llu,"
-				"\"bytes_alloc\":%llu,\"bytes_freed\":%llu,\"max_bytes_held\":%llu}",
+				"\"bytes_alloc\":%llu,\"bytes_freed\":%llu,\"max_bytes_held\":%llu",
 				own.totalspace, own.nblocks, own.freespace, own.freechunks,
 				own.totalspace - own.freespace,
 				(unsigned long long) c->mem_allocated,
 				(unsigned long long) c->bytes_alloc,
 				(unsigned long long) c->bytes_freed,
 				(unsigned long long) c->max_bytes_held);
+		if (c->limit != NULL && c->limit->owner == c)
+		{
+			mcxt_limit *l = c->limit;
+
+			/* only limited contexts have the key, so other output is unchanged */
+			fprintf(out, ",\"limit\":{\"hard\":%llu,\"soft\":%llu,\"held\":%llu,"
+					"\"peak\":%llu,\"soft_crossings\":%llu,\"hard_refusals\":%llu}",
+					(unsigned long long) l->hard, (unsigned long long) l->soft,
+					(unsigned long long) l->held, (unsigned long long) l->peak,
+					(unsigned long long) l->crossings, (unsigned long long) l->refusals);
+		}
+		fputc('}', out);
 	}
 	fprintf(out, "],\n\"grand_total\":{\"total_bytes\":%zu,\"total_nblocks\":%zu,"
 			"\"free_bytes\":%zu,\"free_chunks\":%zu,\"used_bytes\":%zu}}\n",

@@ -10,6 +10,12 @@
  * statistics against what the model can predict for the type.  Seeds are
  * fixed; a failure prints the seed and step.  MCXT_MODEL_SEED and
  * MCXT_MODEL_STEPS (or arguments: seed steps) run another seed by hand.
+ *
+ * With MCXT_MODEL_LIMITS=1 (the unit.types_model_limits test) every context
+ * lives under a parent with a subtree limit: a hard limit the model never
+ * reaches and a soft limit it crosses again and again.  Then after every
+ * step the limit must hold exactly the subtree's blocks, and at the end the
+ * soft callback must have run once per counted crossing.
  */
 #include "../testhelper.h"
 #include "typesim.h"
@@ -48,10 +54,39 @@ static size_t slab_chunk;
 static uint64_t steps_override;
 static uint64_t seed_override;
 
+/* MCXT_MODEL_LIMITS: the limited parent of the model's contexts, and its callback count. */
+static bool with_limits;
+static mcxt_context_t *limited;
+static uint64_t soft_calls;
+
+static void
+soft_cb(mcxt_context_t *ctx, size_t held, size_t soft, void *arg)
+{
+	(void) arg;
+	soft_calls++;
+	CHECK(ctx == limited);
+	CHECK(held > soft);
+}
+
+static void
+check_limit(void)
+{
+	mcxt_limit_info_t li;
+
+	if (!with_limits)
+		return;
+	CHECK(mcxt_get_limit(limited, &li));
+	CHECK_EQ(li.held, mcxt_mem_allocated(limited, true));
+	CHECK(li.held <= li.hard);
+	CHECK_EQ(li.soft_crossings, soft_calls);
+	CHECK_EQ(li.hard_refusals, 0);
+	CHECK_EQ(mcxt_check(limited), 0);
+}
+
 static mcxt_context_t *
 make_context(kind k, uint64_t *rng)
 {
-	mcxt_context_t *top = mcxt_top();
+	mcxt_context_t *top = with_limits ? limited : mcxt_top();
 
 	switch (k)
 	{
@@ -191,6 +226,14 @@ run_model(kind k, uint64_t seed, uint64_t nsteps)
 	mcxt_context_t *ctx;
 
 	forget_all();
+	if (with_limits)
+	{
+		soft_calls = 0;
+		limited = mcxt_aset_create(mcxt_top(), "limited", MCXT_DEFAULT_SIZES);
+		/* a slab of at most 192 chunks of under 200 bytes holds less */
+		CHECK(mcxt_set_limit(limited, 256 * 1024 * 1024, k == K_SLAB ? 12 * 1024 : 48 * 1024,
+							 soft_cb, NULL));
+	}
 	ctx = make_context(k, &rng);
 	CHECK_STR(mcxt_type_name(ctx), k == K_SLAB ? "Slab" : k == K_BUMP || k == K_BUMP_ALIGNED ? "Bump" :
 			  k == K_ASET_ALIGNED ? "AllocSet" : "Generation");
@@ -249,6 +292,7 @@ run_model(kind k, uint64_t seed, uint64_t nsteps)
 			CHECK(GetMemoryChunkContext(s->p) == ctx);
 		}
 		CHECK_EQ(mcxt_check(ctx), 0);
+		check_limit();
 		if (step % 16 == 0)
 			check_stats(k, ctx);
 		if (step % 128 == 0)
@@ -260,6 +304,14 @@ run_model(kind k, uint64_t seed, uint64_t nsteps)
 	check_stats(k, ctx);
 	mcxt_delete(ctx);
 	forget_all();
+	if (with_limits)
+	{
+		check_limit();
+		/* the model's live data swings well across the soft limit: it must have crossed */
+		CHECK(soft_calls >= 2);
+		mcxt_delete(limited);
+		limited = NULL;
+	}
 	th_set_note("%s", "");
 }
 
@@ -296,6 +348,7 @@ main(int argc, char **argv)
 		seed_override = strtoull(s, NULL, 0);
 	if (n != NULL)
 		steps_override = strtoull(n, NULL, 0);
+	with_limits = getenv("MCXT_MODEL_LIMITS") != NULL && atoi(getenv("MCXT_MODEL_LIMITS")) != 0;
 	RUN(test_generation_model);
 	RUN(test_slab_model);
 	RUN(test_bump_model);
