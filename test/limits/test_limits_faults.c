@@ -168,8 +168,8 @@ op_aset_spill(void)
 static void
 op_realloc(void)
 {
-	result = mcxt_realloc(chunk, 130 * KB);
-	result = mcxt_realloc(result, 250 * KB);	/* over the limit */
+	chunk = mcxt_realloc(chunk, 130 * KB);
+	result = mcxt_realloc(chunk, 250 * KB);	/* over the limit */
 }
 
 static void
