@@ -81,7 +81,7 @@
 #include <stdint.h>
 
 /* Bump when any struct or bit below changes meaning or position. */
-#define MCXT_LAYOUT_VERSION		4
+#define MCXT_LAYOUT_VERSION		5
 
 #define MCXT_MAXALIGN			8
 #define MCXT_ALIGN(len)			(((uintptr_t) (len) + (MCXT_MAXALIGN - 1)) & ~((uintptr_t) (MCXT_MAXALIGN - 1)))
