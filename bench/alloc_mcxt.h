@@ -8,6 +8,9 @@
  *									its chunks: free is a no-op and realloc is
  *									alloc + memcpy, as for APR and the bump floor)
  *	  MCXT_BENCH_SYMBOL, _NAME, _DESCRIBE, _WORKLOADS	the bench_allocator
+ *	  MCXT_BENCH_ROOT_LIMIT		optional: a hard limit (and a soft one at half
+ *									of it, with a callback) on the root, so
+ *									every workload runs under a subtree limit
  *
  * Allocation is mcxt_alloc(ctx, n) on an explicit context (the context is
  * also made current, as PostgreSQL code does, though mcxt_alloc does not
@@ -102,10 +105,23 @@ a_ctx_bytes(a_ctx c)
 
 #include "workloads.h"
 
+#ifdef MCXT_BENCH_ROOT_LIMIT
+static void
+mcxt_bench_soft(mcxt_context_t *ctx, size_t held, size_t soft, void *arg)
+{
+	bench_fail("the soft limit of %zu bytes was crossed (%zu held)", soft, held);
+}
+#endif
+
 static int
 mcxt_bench_init(const char *config)
 {
 	mcxt_init();
+#ifdef MCXT_BENCH_ROOT_LIMIT
+	if (!mcxt_set_limit(mcxt_top(), MCXT_BENCH_ROOT_LIMIT, MCXT_BENCH_ROOT_LIMIT / 2,
+						mcxt_bench_soft, NULL))
+		return -1;
+#endif
 	return 0;
 }
 

@@ -52,7 +52,8 @@
 extern const bench_allocator bench_alloc_mcxt,
 			bench_alloc_mcxt_gen,
 			bench_alloc_mcxt_bump,
-			bench_alloc_mcxt_slab;
+			bench_alloc_mcxt_slab,
+			bench_alloc_mcxt_limit;
 #endif
 #ifdef BENCH_HAVE_PG15
 extern const bench_allocator bench_alloc_pg15;
@@ -76,6 +77,7 @@ extern const bench_allocator bench_alloc_bump;
 static const bench_allocator *const allocators[] = {
 #ifdef BENCH_HAVE_MCXT
 	&bench_alloc_mcxt, &bench_alloc_mcxt_gen, &bench_alloc_mcxt_bump, &bench_alloc_mcxt_slab,
+	&bench_alloc_mcxt_limit,
 #endif
 #ifdef BENCH_HAVE_PG15
 	&bench_alloc_pg15,

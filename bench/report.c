@@ -40,11 +40,11 @@
 #define MAXFN		64
 
 static const char *const order[] = {
-	"mcxt", "mcxt_gen", "mcxt_bump", "mcxt_slab",
+	"mcxt", "mcxt_gen", "mcxt_bump", "mcxt_slab", "mcxt_limit",
 	"pg15", "glibc", "jemalloc", "mimalloc", "tcmalloc", "talloc", "apr", "bump", NULL
 };
 static const char *const colour[] = {
-	"#d62728", "#ff9896", "#e377c2", "#8c564b",
+	"#d62728", "#ff9896", "#e377c2", "#8c564b", "#ffbb78",
 	"#2ca02c", "#1f77b4", "#ff7f0e", "#bcbd22", "#17becf", "#9467bd", "#7f7f7f", "#303030"
 };
 

@@ -42,7 +42,7 @@ CG_SCALE=${BENCH_CG_SCALE:-20}
 WORKLOADS=${BENCH_WORKLOADS:-"W1 W2 W3 W4 W5 W6"}
 DOCS=${BENCH_DOCS:-1}
 NO_TIMING=${BENCH_NO_TIMING:-0}
-ALL="mcxt mcxt_gen mcxt_bump mcxt_slab pg15 glibc jemalloc mimalloc tcmalloc talloc apr bump"
+ALL="mcxt mcxt_gen mcxt_bump mcxt_slab mcxt_limit pg15 glibc jemalloc mimalloc tcmalloc talloc apr bump"
 ONLY=${BENCH_ONLY:-$ALL}
 
 # Repetitions per process: rep 0 is cold; medians use the warm ones (W4: the cold one).
