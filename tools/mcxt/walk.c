@@ -1517,6 +1517,7 @@ typedef struct walk_chunk_rules
 {
 	const mcxt_layout *layout;	/* passed to decode; NULL: the walk's */
 	bool		check_owner;	/* dry runs: check the layout's chunk_owner word */
+	size_t		max_chunks;		/* dry runs: stop (consistent so far) after this many; 0 all */
 	mcxt_chunk_decode_fn decode;
 	uint32_t	hdr_size;
 	bool		free_by_flag;
@@ -1605,6 +1606,8 @@ walk_block_chunks_with(mcxt_walk *w, int32_t bi, const walk_chunk_rules *r, bool
 			(*nchunks)++;
 		if (!dry && !fn(w, &ch, arg))
 			return false;
+		if (dry && r->max_chunks && nchunks && *nchunks >= r->max_chunks)
+			return true;
 		p = ch.ptr + ch.size;
 	}
 	return true;
@@ -1732,6 +1735,11 @@ mcxt_walk_chunk_consistency(mcxt_walk *w, const mcxt_layout *alt, size_t max_blo
 	memset(&r, 0, sizeof(r));
 	r.layout = alt;
 	r.check_owner = true;
+	/*
+	 * A wrong header layout derails a chain within a few chunks; reading
+	 * every chunk of a large block would make this cost as much as `leaks`.
+	 */
+	r.max_chunks = 64;
 	r.decode = alt->decode;
 	r.hdr_size = alt->chunk_hdr_size;
 	r.free_by_flag = alt->free_by_flag;

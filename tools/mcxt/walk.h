@@ -256,10 +256,11 @@ bool		mcxt_walk_in_freeset(const mcxt_walk *w, uint64_t hdr);
  * How well the image's AllocSet blocks read under layout alt's chunk
  * header (alt shares the walk's context and block layout and differs only
  * in its chunks, e.g. PostgreSQL with and without MEMORY_CONTEXT_CHECKING).
- * Looks at up to max_blocks blocks holding chunks; a block counts as
- * consistent when its chunks lead exactly to its free pointer and every
- * chunk's owner word (alt->chunk_owner) names the context, is NULL, or
- * points into the context's own blocks (a freelist link).  Returns the
+ * Looks at up to max_blocks blocks holding chunks, and at the first 64
+ * chunks of each; a block counts as consistent when those chunks decode,
+ * each chunk's owner word (alt->chunk_owner) names the context, is NULL, or
+ * points into the context's own blocks (a freelist link), and a chain that
+ * ends before 64 chunks ends exactly at the block's free pointer.  Returns the
  * consistent ones; *checked says how many were looked at.
  */
 size_t		mcxt_walk_chunk_consistency(mcxt_walk *w, const mcxt_layout *alt, size_t max_blocks,
