@@ -3,7 +3,8 @@
  *	  Fuzz target over the ELF parsing: the core parser (image_open_buffer)
  *	  with everything the commands do with an image afterwards (region reads,
  *	  zero-copy pointers, threads, auxv, the registry search, the string and
- *	  pattern scans, and the context walker with the leak grouping, chunk
+ *	  pattern scans, and the context walker (libmcxt's and PostgreSQL's
+ *	  layouts, the allocator detection) with the leak grouping, chunk
  *	  decode and reports), and the executable/shared-object parser (symbols,
  *	  build-id) on the same bytes.
  *
@@ -24,6 +25,7 @@
 #include <sys/stat.h>
 
 #include "analyze.h"
+#include "detect.h"
 #include "elfread.h"
 #include "image.h"
 #include "image_reader.h"
@@ -39,7 +41,7 @@ int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
  * blocks, and every report (to /dev/null), all on untrusted bytes.
  */
 static void
-fuzz_walk(image_t *im)
+fuzz_walk_with(image_t *im, const mcxt_layout *L, const uint64_t *tops, size_t ntops)
 {
 	static FILE *devnull;
 	mcxt_reader reader;
@@ -48,13 +50,22 @@ fuzz_walk(image_t *im)
 	mcxt_walk  *w;
 	mcxt_suspects *s;
 	mcxt_decoded d;
+	mcxt_report_opts ro = {.pg_log_format = true, .pg_format = true};
 
 	if (devnull == NULL && (devnull = fopen("/dev/null", "w")) == NULL)
 		return;
 	image_reader_init(&reader, im);
-	w = mcxt_walk_new(&mcxt_layout_libmcxt, &reader, &wo);
+	wo.tops = tops;
+	wo.ntops = ntops;
+	w = mcxt_walk_new(L, &reader, &wo);
 	if (w == NULL)
 		return;
+	if (L->root_kind == MCXT_ROOT_POINTER_VAR)
+	{
+		/* PostgreSQL's own paths: the cassert probe and the server-log format */
+		(void) mcxt_walk_chunk_consistency(w, L, 16, NULL);
+		mcxt_report_contexts_text(devnull, w, &ro);
+	}
 	mcxt_report_contexts_text(devnull, w, NULL);
 	mcxt_report_contexts_json(devnull, w);
 	s = mcxt_suspects_find(w, &so);
@@ -76,6 +87,38 @@ fuzz_walk(image_t *im)
 	}
 	mcxt_report_warnings_text(devnull, w);
 	mcxt_walk_free(w);
+}
+
+/*
+ * libmcxt's trees as the tool finds them, then PostgreSQL's layouts with
+ * the starts of the first writable regions taken as TopMemoryContext (a
+ * fuzzed image has no executable to name the real one).
+ */
+static void
+fuzz_walk(image_t *im)
+{
+	static const mcxt_layout *const pg[] = {
+		&mcxt_layout_pg15, &mcxt_layout_pg15_cassert, &mcxt_layout_pg13, &mcxt_layout_pg11,
+		&mcxt_layout_pg10_cassert,
+	};
+	uint64_t	tops[4];
+	size_t		ntops = 0;
+
+	fuzz_walk_with(im, &mcxt_layout_libmcxt, NULL, 0);
+	for (size_t i = 0; i < image_nregions(im) && ntops < 4; i++)
+	{
+		const image_region *r = image_region_get(im, i);
+
+		if ((r->prot & IMG_PROT_W) && r->present > 0)
+		{
+			tops[ntops] = r->start + (ntops % 2 ? 64 : 0);
+			ntops++;
+		}
+	}
+	if (ntops == 0)
+		return;
+	for (size_t k = 0; k < sizeof(pg) / sizeof(pg[0]); k++)
+		fuzz_walk_with(im, pg[k], tops, ntops);
 }
 
 static void
@@ -127,8 +170,24 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	im = image_open_buffer(data, size, &opts, err, sizeof(err));
 	if (im)
 	{
+		mcxt_alloc_opts ao = {.pg_major = 15};
+		mcxt_detected det;
+		mcxt_reader reader;
+		mcxt_walk  *w;
+
 		fuzz_exercise_image(im);
+		/* PostgreSQL forced: the executable checks on an image without files */
+		image_reader_init(&reader, im);
+		w = mcxt_detect_walk(im, &reader, &ao, &det, err, sizeof(err));
+		mcxt_walk_free(w);
 		image_close(im);
+	}
+	{
+		int			major;
+		bool		gp;
+		char		vs[64];
+
+		(void) mcxt_pg_version_from_bytes(data, size, &major, &gp, vs, sizeof(vs));
 	}
 	if (elf_obj_parse(&o, data, size) == NULL)
 	{
