@@ -309,6 +309,19 @@ mcxt_report_contexts_text(FILE *out, const mcxt_walk *w, const mcxt_report_opts 
 
 static const mcxt_walk *report_sort_walk;
 
+/* "allocator", "version", "cassert": which layout the image was read with. */
+static void
+report_json_allocator(FILE *out, const mcxt_walk *w)
+{
+	fputs("\"allocator\":", out);
+	mcxt_report_json_string(out, w->layout->allocator);
+	if (w->layout->major > 0)
+		fprintf(out, ",\"version\":%d", w->layout->major);
+	else
+		fputs(",\"version\":null", out);
+	fprintf(out, ",\"cassert\":%s", w->layout->cassert ? "true" : "false");
+}
+
 /* Tree by tree, breadth-first within each (the library's order). */
 static int
 report_cmp_bfs(const void *a, const void *b)
@@ -365,13 +378,8 @@ mcxt_report_contexts_json(FILE *out, const mcxt_walk *w)
 
 	fputs("{\"layout\":", out);
 	mcxt_report_json_string(out, w->layout->name);
-	fputs(",\"allocator\":", out);
-	mcxt_report_json_string(out, w->layout->allocator);
-	if (w->layout->major > 0)
-		fprintf(out, ",\"version\":%d", w->layout->major);
-	else
-		fputs(",\"version\":null", out);
-	fprintf(out, ",\"cassert\":%s", w->layout->cassert ? "true" : "false");
+	fputc(',', out);
+	report_json_allocator(out, w);
 	fputs(",\"roots\":[", out);
 	for (size_t r = 0; r < w->nroots; r++)
 		fprintf(out, "%s{\"tid\":%lld,\"top\":\"0x%llx\"}", r ? "," : "",
@@ -452,7 +460,9 @@ mcxt_report_suspects_json(FILE *out, const mcxt_walk *w, const mcxt_suspects *s,
 {
 	size_t		top = report_top(s, o);
 
-	fprintf(out, "{\"live_chunks\":%llu,\"live_bytes\":%llu,\"groups\":%zu,\"scanned_bytes\":%llu,"
+	fputc('{', out);
+	report_json_allocator(out, w);
+	fprintf(out, ",\"live_chunks\":%llu,\"live_bytes\":%llu,\"groups\":%zu,\"scanned_bytes\":%llu,"
 			"\"ranking\":\"total_bytes\",\"suspects\":[",
 			(ull) s->live_chunks, (ull) s->live_bytes, s->n, (ull) s->scanned_bytes);
 	for (size_t i = 0; i < top; i++)
@@ -460,9 +470,13 @@ mcxt_report_suspects_json(FILE *out, const mcxt_walk *w, const mcxt_suspects *s,
 		const mcxt_suspect *it = &s->items[i];
 		const mcxt_ctx_info *c = &w->ctx[it->ctx];
 
+		const char *name;
+		const char *ident;
+
+		report_display(w, c, &name, &ident);
 		fputs(i ? ",\n{" : "\n{", out);
 		fputs("\"context\":", out);
-		mcxt_report_json_string(out, c->name);
+		mcxt_report_json_string(out, name);
 		fputs(",\"context_path\":", out);
 		mcxt_report_json_string(out, c->path);
 		fprintf(out, ",\"chunk_size\":%llu,\"count\":%llu,\"total_bytes\":%llu,\"share\":%.6f,"
