@@ -54,9 +54,9 @@ fuzz_walk_with(image_t *im, const mcxt_layout *L, const uint64_t *tops, size_t n
 
 	if (devnull == NULL && (devnull = fopen("/dev/null", "w")) == NULL)
 		return;
-	image_reader_init(&reader, im);
 	wo.tops = tops;
 	wo.ntops = ntops;
+	image_reader_init(&reader, im);
 	w = mcxt_walk_new(L, &reader, &wo);
 	if (w == NULL)
 		return;
@@ -90,19 +90,24 @@ fuzz_walk_with(image_t *im, const mcxt_layout *L, const uint64_t *tops, size_t n
 }
 
 /*
- * libmcxt's trees as the tool finds them, then PostgreSQL's layouts with
- * the starts of the first writable regions taken as TopMemoryContext (a
- * fuzzed image has no executable to name the real one).
+ * libmcxt's trees as the tool finds them, then PostgreSQL's and Greenplum's
+ * layouts (a fuzzed image has no executable to name the real
+ * TopMemoryContext) from the starts of the first writable regions and from
+ * the first words of the first writable region that point into the image:
+ * in a generated seed (test/pg/gen, test/cli/make_pg_seed.sh) that is the
+ * executable's data page holding TopMemoryContext.
  */
 static void
 fuzz_walk(image_t *im)
 {
 	static const mcxt_layout *const pg[] = {
 		&mcxt_layout_pg15, &mcxt_layout_pg15_cassert, &mcxt_layout_pg13, &mcxt_layout_pg11,
-		&mcxt_layout_pg10_cassert,
+		&mcxt_layout_pg10_cassert, &mcxt_layout_pg16_cassert, &mcxt_layout_pg17,
+		&mcxt_layout_gp6_cassert, &mcxt_layout_gp7,
 	};
-	uint64_t	tops[4];
+	uint64_t	tops[6];
 	size_t		ntops = 0;
+	size_t		nwords = 0;
 
 	fuzz_walk_with(im, &mcxt_layout_libmcxt, NULL, 0);
 	for (size_t i = 0; i < image_nregions(im) && ntops < 4; i++)
@@ -115,6 +120,19 @@ fuzz_walk(image_t *im)
 			ntops++;
 		}
 	}
+	for (size_t i = 0; i < image_nregions(im) && nwords == 0; i++)
+	{
+		const image_region *r = image_region_get(im, i);
+		uint64_t	word;
+		unsigned char b;
+
+		if (!(r->prot & IMG_PROT_W) || r->present == 0)
+			continue;
+		for (uint64_t a = r->start; a + 8 <= r->end && a < r->start + 4096 && nwords < 2; a += 8)
+			if (image_read(im, a, &word, 8) == 8 && word != 0 && image_read(im, word, &b, 1) == 1)
+				tops[ntops + nwords++] = word;
+	}
+	ntops += nwords;
 	if (ntops == 0)
 		return;
 	for (size_t k = 0; k < sizeof(pg) / sizeof(pg[0]); k++)
