@@ -769,12 +769,15 @@ diff_text(const mcxt_snapshot_t *a, const mcxt_snapshot_t *b, const diff_row *ro
 		const diff_site *r = &sites[i];
 		const mcxt_snapshot_site_t *e = r->b ? r->b : r->a;
 
-		fprintf(out, "  %s bytes in %s chunks; %s %llu bytes in %llu chunks: %s:%d (%s)",
+		fprintf(out, "  %s space, %s bytes in %s chunks; %s %llu space, %llu bytes in %llu chunks: "
+				"%s:%d (%s)",
 				signed_str(r->d_space, s1, sizeof(s1)),
+				signed_str((int64_t) ((r->b ? r->b->bytes : 0) - (r->a ? r->a->bytes : 0)),
+						   s3, sizeof(s3)),
 				signed_str(r->d_chunks, s2, sizeof(s2)),
 				r->b ? "now" : "was",
-				(unsigned long long) e->space, (unsigned long long) e->chunks,
-				e->file, e->line, e->func);
+				(unsigned long long) e->space, (unsigned long long) e->bytes,
+				(unsigned long long) e->chunks, e->file, e->line, e->func);
 		if (r->status == DIFF_NEW || r->status == DIFF_REMOVED)
 			fprintf(out, " (%s)", diff_status_names[r->status]);
 		fputc('\n', out);

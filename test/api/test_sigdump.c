@@ -133,6 +133,8 @@ test_dump_at_next_slow_path(void)
 	mem = open_memstream(&expected, &explen);
 	REQUIRE(mem != NULL);
 	mcxt_stats_print(mcxt_top(), 100, 100, mem);
+	if (mcxt_sites_enabled())
+		mcxt_sites_report(mcxt_top(), true, 0, mem);	/* a sites build adds its report */
 	fclose(mem);
 	mcxt_reset(ctx);
 	dump = read_dump();

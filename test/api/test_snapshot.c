@@ -8,6 +8,10 @@
  *	  between are reported as new and removed; the JSON is well formed (it
  *	  is parsed with test/cli/json_check.c); taking a snapshot changes
  *	  nothing it measures; bad arguments are misuse errors.
+ *
+ * Built twice: against the plain library (no sites: the sites part stays
+ * empty) and against the MCXT_SITES library, where the diff must also name
+ * the leaking line with exactly its growth in chunks, bytes and space.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "../testhelper.h"
@@ -26,6 +30,8 @@ int			json_check_main(int argc, char **argv);
 #define LEAK_SIZE		100
 #define LEAK_FOOTPRINT	136
 #define LEAK_PER_ROUND	37
+
+static int	leak_line;			/* the line of the leaking allocation, for sites builds */
 
 typedef struct server
 {
@@ -77,7 +83,10 @@ server_round(server *sv)
 	for (int i = 0; i < 64; i++)
 		mcxt_free(queue[i]);
 	for (int i = 0; i < LEAK_PER_ROUND; i++)
+	{
+		leak_line = __LINE__ + 1;
 		(void) mcxt_alloc(sv->leaky, LEAK_SIZE);
+	}
 }
 
 static uint64_t
@@ -86,7 +95,7 @@ used_of(const mcxt_snapshot_entry_t *e)
 	return e->counters.totalspace - e->counters.freespace;
 }
 
-/* Lines of text that start with "  " (the per-context and per-site lines). */
+/* Lines of text that start with "  " up to a "sites:" line (the per-context or per-site lines). */
 static int
 count_item_lines(const char *text)
 {
@@ -94,12 +103,24 @@ count_item_lines(const char *text)
 
 	for (const char *p = text; p != NULL && *p != '\0';)
 	{
+		if (strncmp(p, "sites:\n", 7) == 0)
+			break;
 		if (p[0] == ' ' && p[1] == ' ')
 			n++;
 		p = strchr(p, '\n');
 		if (p != NULL)
 			p++;
 	}
+	return n;
+}
+
+static int
+count_of_str(const char *hay, const char *needle)
+{
+	int			n = 0;
+
+	for (const char *p = hay; (p = strstr(p, needle)) != NULL; p++)
+		n++;
 	return n;
 }
 
@@ -397,6 +418,96 @@ test_bad_arguments(void)
 	mcxt_delete(ctx);
 }
 
+static const mcxt_snapshot_site_t *
+find_site(const mcxt_snapshot_t *snap, const char *func, int line)
+{
+	for (size_t i = 0; i < mcxt_snapshot_site_count(snap); i++)
+	{
+		const mcxt_snapshot_site_t *site = mcxt_snapshot_site(snap, i);
+
+		if (strcmp(site->func, func) == 0 && site->line == line)
+			return site;
+	}
+	return NULL;
+}
+
+/* Sites builds: the leaking line, and only it, grew, by exactly what it kept. */
+static void
+test_sites(void)
+{
+	server		srv;
+	mcxt_snapshot_t *a;
+	mcxt_snapshot_t *b;
+	const mcxt_snapshot_site_t *sa;
+	const mcxt_snapshot_site_t *sb;
+	char	   *text;
+	char	   *json;
+	char		want[256];
+	const char *part;
+	const int	rounds = 3;
+	const uint64_t nleak = (uint64_t) rounds * LEAK_PER_ROUND;
+
+	th_catch_errors();
+	server_start(&srv);
+	server_round(&srv);
+	a = mcxt_snapshot(mcxt_top());
+	for (int r = 0; r < rounds; r++)
+		server_round(&srv);
+	b = mcxt_snapshot(mcxt_top());
+	if (!mcxt_sites_enabled())
+	{
+		/* a plain library: no sites, and no sites part */
+		CHECK_EQ(mcxt_snapshot_site_count(b), 0);
+		text = mcxt_snapshot_diff_string(a, b, 0);
+		CHECK(text != NULL && strstr(text, "sites:") == NULL);
+		free(text);
+		goto done;
+	}
+	sa = find_site(a, "server_round", leak_line);
+	sb = find_site(b, "server_round", leak_line);
+	REQUIRE(sa != NULL && sb != NULL);
+	CHECK(strstr(sb->file, "test_snapshot.c") != NULL);
+	CHECK_EQ(sb->chunks - sa->chunks, nleak);
+	CHECK_EQ(sb->bytes - sa->bytes, nleak * LEAK_SIZE);
+	CHECK_EQ(sb->space - sa->space, nleak * LEAK_FOOTPRINT);
+	/* sorted by space, largest first */
+	for (size_t i = 1; i < mcxt_snapshot_site_count(b); i++)
+		CHECK(mcxt_snapshot_site(b, i - 1)->space >= mcxt_snapshot_site(b, i)->space);
+
+	text = mcxt_snapshot_diff_string(a, b, 0);
+	REQUIRE(text != NULL);
+	part = strstr(text, "\nsites:\n");
+	REQUIRE(part != NULL);
+	snprintf(want, sizeof(want), "\nsites:\n  +%ju space, +%ju bytes in +%ju chunks; now %ju space, "
+			 "%ju bytes in %ju chunks: ",
+			 (uintmax_t) (nleak * LEAK_FOOTPRINT), (uintmax_t) (nleak * LEAK_SIZE),
+			 (uintmax_t) nleak, (uintmax_t) sb->space, (uintmax_t) sb->bytes,
+			 (uintmax_t) sb->chunks);
+	CHECK_MSG(strstr(text, want) == part, "no \"%s\" in:\n%s", want, text);
+	snprintf(want, sizeof(want), "test_snapshot.c:%d (server_round)\n", leak_line);
+	CHECK_MSG(strstr(part, want) != NULL, "no \"%s\" in:\n%s", want, text);
+	/* the leaking line is the only site that changed */
+	CHECK_EQ(count_item_lines(part + strlen("\nsites:\n")), 1);
+	free(text);
+
+	json = mcxt_snapshot_diff_string(a, b, MCXT_DIFF_JSON);
+	REQUIRE(json != NULL);
+	CHECK_MSG(json_ok(json), "invalid JSON at byte %zu:\n%s", pos, json);
+	snprintf(want, sizeof(want), ",\"line\":%d,\"func\":\"server_round\",\"status\":\"grown\","
+			 "\"chunks\":%ju,\"chunks_delta\":%ju,\"bytes\":%ju,\"bytes_delta\":%ju,"
+			 "\"space\":%ju,\"space_delta\":%ju}",
+			 leak_line, (uintmax_t) sb->chunks, (uintmax_t) nleak, (uintmax_t) sb->bytes,
+			 (uintmax_t) (nleak * LEAK_SIZE), (uintmax_t) sb->space,
+			 (uintmax_t) (nleak * LEAK_FOOTPRINT));
+	CHECK_MSG(strstr(json, want) != NULL, "no \"%s\" in:\n%s", want, json);
+	CHECK_EQ(count_of_str(json, "{\"file\":"), 1);
+	free(json);
+done:
+	mcxt_snapshot_free(a);
+	mcxt_snapshot_free(b);
+	mcxt_delete(srv.root);
+}
+
 int
 main(void)
 {
@@ -405,6 +516,7 @@ main(void)
 	RUN(test_does_not_perturb);
 	RUN(test_diff_to_file);
 	RUN(test_bad_arguments);
+	RUN(test_sites);
 	mcxt_thread_cleanup();
 	return th_report();
 }
