@@ -378,7 +378,8 @@ mcxt_snapshot(mcxt_context_t *ctx)
 	snap->sites = sites;
 	snap->nsites = nsites;
 #if MCXT_SITES
-	qsort(snap->sites, snap->nsites, sizeof(*snap->sites), site_space_desc);
+	if (snap->nsites > 1)
+		qsort(snap->sites, snap->nsites, sizeof(*snap->sites), site_space_desc);
 #endif
 	return snap;
 }
