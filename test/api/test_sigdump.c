@@ -154,6 +154,51 @@ test_dump_at_next_slow_path(void)
 	mcxt_delete(ctx);
 }
 
+/*
+ * Each slow path is a safe point: a large chunk (its own block), a new
+ * block for small chunks, a context created (a recycled one obtains no
+ * block), reparenting, and deleting.
+ */
+static void
+test_each_safe_point(void)
+{
+	mcxt_context_t *ctx;
+	mcxt_context_t *other;
+	int			dumps = 0;
+
+	th_catch_errors();
+	truncate_dump();
+	ctx = mcxt_aset_create(mcxt_top(), "SafePoints", MCXT_DEFAULT_SIZES);
+	other = mcxt_aset_create(mcxt_top(), "Recycled", MCXT_SMALL_SIZES);
+	mcxt_delete(other);			/* parked for reuse: the next create takes no block */
+
+	signal_from_thread(send_pthread_kill);
+	(void) mcxt_alloc(ctx, 100);	/* from the keeper block: no dump yet */
+	CHECK_EQ(count_of(read_dump(), "mcxt: "), dumps);
+	(void) mcxt_alloc(ctx, 20000);	/* a large chunk */
+	CHECK_EQ(count_of(read_dump(), "mcxt: "), ++dumps);
+
+	signal_from_thread(send_pthread_kill);
+	for (int i = 0; i < 100 && count_of(read_dump(), "mcxt: ") == dumps; i++)
+		(void) mcxt_alloc(ctx, 1000);	/* fills the keeper, then takes a new block */
+	CHECK_EQ(count_of(read_dump(), "mcxt: "), ++dumps);
+	CHECK(mcxt_mem_allocated(ctx, false) > 8192 + 20000);
+
+	signal_from_thread(send_pthread_kill);
+	other = mcxt_aset_create(mcxt_top(), "Recycled", MCXT_SMALL_SIZES);
+	CHECK_EQ(count_of(read_dump(), "mcxt: "), ++dumps);
+
+	signal_from_thread(send_pthread_kill);
+	mcxt_set_parent(other, ctx);
+	CHECK_EQ(count_of(read_dump(), "mcxt: "), ++dumps);
+
+	signal_from_thread(send_pthread_kill);
+	mcxt_delete(ctx);
+	CHECK_EQ(count_of(read_dump(), "mcxt: "), ++dumps);
+	/* the dump came before the delete: the context is in it */
+	CHECK_EQ(count_of(read_dump(), "\n  SafePoints: "), dumps);
+}
+
 /* kill() from another thread; mcxt_check_signal() is a safe point of its own. */
 static void
 test_kill_and_check_signal(void)
@@ -419,6 +464,7 @@ main(void)
 
 	RUN(test_bad_arguments);
 	RUN(test_dump_at_next_slow_path);
+	RUN(test_each_safe_point);
 	RUN(test_kill_and_check_signal);
 	RUN(test_repeated_signals);
 	RUN(test_each_thread_dumps_its_own_tree);
