@@ -195,14 +195,10 @@ aset_check_tail(mcxt_aset *set, const char *op, const void *ptr, uint64_t hdr)
  * size (the list is per initial size); only the maximum block size may
  * differ.  The sizes must already be valid.
  */
-static mcxt_context *
-aset_reuse(aset_freelist *fl, size_t max_block_size, mcxt_context *parent, const char *name)
+static inline mcxt_context *
+aset_reuse_body(mcxt_aset *set, aset_freelist *fl, size_t max_block_size, mcxt_context *parent,
+				const char *name)
 {
-	mcxt_aset  *set = fl->first;
-
-	if (set == NULL)
-		return NULL;
-	mcxti_limit_create_check(parent, set->keeper_size, name);
 	fl->first = (mcxt_aset *) set->header.nextchild;
 	fl->num_free--;
 	if (set->max_block_size != max_block_size)
@@ -216,8 +212,36 @@ aset_reuse(aset_freelist *fl, size_t max_block_size, mcxt_context *parent, const
 	set->header.max_bytes_held = set->keeper_size;
 	mcxti_context_init(&set->header, MCXT_TYPE_ASET, &mcxti_aset_methods, parent, name);
 	MCXT_POOL_CREATE(set);
-	mcxti_limit_after(&set->header);
 	return &set->header;
+}
+
+/*
+ * A reuse under a subtree limit, out of line so that the common case pays
+ * one test: the limit is asked for the keeper first, and the soft-limit
+ * callbacks run once the context is linked.
+ */
+static mcxt_noinline mcxt_context *
+aset_reuse_limited(mcxt_aset *set, aset_freelist *fl, size_t max_block_size,
+				   mcxt_context *parent, const char *name)
+{
+	mcxt_context *ctx;
+
+	mcxti_limit_create_check_slow(parent, set->keeper_size, name);
+	ctx = aset_reuse_body(set, fl, max_block_size, parent, name);
+	mcxti_limit_fire(ctx);
+	return ctx;
+}
+
+static mcxt_context *
+aset_reuse(aset_freelist *fl, size_t max_block_size, mcxt_context *parent, const char *name)
+{
+	mcxt_aset  *set = fl->first;
+
+	if (set == NULL)
+		return NULL;
+	if (unlikely(parent != NULL && parent->limit != NULL))
+		return aset_reuse_limited(set, fl, max_block_size, parent, name);
+	return aset_reuse_body(set, fl, max_block_size, parent, name);
 }
 
 mcxt_context_t *

@@ -528,6 +528,21 @@ context_link(mcxt_context *ctx, mcxt_context *parent)
 		ctx->nextchild = NULL;
 }
 
+/*
+ * A new context takes its parent's limit, and its first allocation is
+ * charged to it (the creator asked with mcxti_limit_create_check).
+ */
+static inline void
+context_init_limit(mcxt_context *ctx, mcxt_context *parent)
+{
+	ctx->limit = NULL;
+	if (parent != NULL && unlikely(parent->limit != NULL))
+	{
+		ctx->limit = parent->limit;
+		mcxti_limit_charge(ctx->limit, (size_t) ctx->mem_allocated);
+	}
+}
+
 static void
 context_unlink(mcxt_context *ctx)
 {
@@ -561,10 +576,7 @@ mcxti_context_init(mcxt_context *ctx, unsigned type, const mcxt_methods *methods
 	ctx->ident = NULL;
 	ctx->reset_cbs = NULL;
 	context_link(ctx, parent);
-	/* the creator checked the limits with mcxti_limit_create_check */
-	ctx->limit = parent != NULL ? parent->limit : NULL;
-	if (unlikely(ctx->limit != NULL))
-		mcxti_limit_charge(ctx->limit, (size_t) ctx->mem_allocated);
+	context_init_limit(ctx, parent);
 }
 
 static void
