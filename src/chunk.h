@@ -517,6 +517,7 @@ mcxt_bump_keeper(mcxt_bump *set)
  * entries; file and func point to the program's own string constants.
  */
 #define MCXT_SITE_MAGIC			UINT32_C(0x53495445)	/* "SITE" */
+#define MCXT_SITE_ROOM_BYTES	8	/* the site word: MCXT_SITE_ROOM in sites builds */
 #define MCXT_SITE_PAGE_BITS		10
 #define MCXT_SITE_PAGE_SIZE		(1u << MCXT_SITE_PAGE_BITS)
 #define MCXT_SITE_MAX_PAGES		256

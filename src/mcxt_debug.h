@@ -77,7 +77,7 @@
 #endif
 
 #if MCXT_SITES
-#define MCXT_SITE_ROOM		8
+#define MCXT_SITE_ROOM		8	/* chunk.h: MCXT_SITE_ROOM_BYTES */
 #else
 #define MCXT_SITE_ROOM		0
 #endif

@@ -44,6 +44,9 @@
 #define MCXT_SAMPLE_MAX		80	/* bytes of a sample, NUL included */
 #define MCXT_MAX_GROUPS		(1u << 18)
 
+struct mcxt_suspect_sites;		/* sitemap.h */
+struct mcxt_site_ref;
+
 typedef struct mcxt_suspect
 {
 	int32_t		ctx;			/* index into the walk's contexts */
@@ -60,6 +63,8 @@ typedef struct mcxt_suspect
 	uint64_t	stride_count;	/* neighbour pairs at that stride */
 	uint64_t	blocks;			/* blocks the members span */
 	int64_t		unreferenced;	/* -1: not scanned */
+	/* allocation sites of the members (MCXT_SITES images; set by sitemap.c), or NULL */
+	const struct mcxt_suspect_sites *sites;
 	/* internal: the group's number in pass 1 (creation order), stride tracking */
 	uint32_t	seq;
 	uint64_t	last_ptr;
@@ -124,6 +129,8 @@ typedef struct mcxt_decoded
 	mcxt_chunk	prev;
 	bool		has_next;
 	mcxt_chunk	next;
+	/* the chunk's allocation site (MCXT_SITES images; set by the caller), or NULL */
+	const struct mcxt_site_ref *site;
 } mcxt_decoded;
 
 /* Which context / block / chunk holds addr.  Returns true unless kind is UNKNOWN. */

@@ -23,6 +23,7 @@
 #include "image_reader.h"
 #include "layout.h"
 #include "report.h"
+#include "sitemap.h"
 #include "walk.h"
 
 typedef struct walked
@@ -73,6 +74,8 @@ walk_target(target_args *t, walked *out)
 		image_close(out->im);
 		return false;
 	}
+	/* a libmcxt image's registry says how its chunk headers read */
+	mcxt_flavour_apply(out->w);
 	return true;
 }
 
@@ -203,7 +206,7 @@ do_contexts(int argc, char **argv)
 void
 help_leaks(void)
 {
-	printf("Usage: mcxt leaks TARGET [--top N] [--no-ref-scan] [--json]\n"
+	printf("Usage: mcxt leaks TARGET [--top N] [--no-ref-scan] [--by-site] [--json]\n"
 		   "\n"
 		   "Ranked leak suspects: live chunks grouped by context, chunk size and content\n"
 		   "family (digits become %%u, hex %%x, pointers into the image %%p, so base/16392\n"
@@ -211,13 +214,51 @@ help_leaks(void)
 		   "context path, chunk size, count, bytes, share of the context, a sample, the\n"
 		   "dominant stride between neighbouring members, the blocks they span, and how\n"
 		   "many no word of writable memory points to (unreferenced: leaked for certain\n"
-		   "in a long-lived context).\n"
+		   "in a long-lived context).  In an image of a program built with MCXT_SITES,\n"
+		   "each suspect also names the allocation sites (file:line (function)) of its\n"
+		   "members.\n"
 		   "\n"
 		   "  --top N          suspects shown (default 20)\n"
 		   "  --no-ref-scan    skip the reference scan over writable memory\n"
+		   "  --by-site        MCXT_SITES images: live chunks grouped by context and\n"
+		   "                   allocation site instead, largest first\n"
 		   "JSON: {\"suspects\": [{context, context_path, chunk_size, count, total_bytes,\n"
-		   "       share, family, sample, stride, unreferenced, ...}], ...}\n"
+		   "       share, family, sample, stride, unreferenced, ..., sites}], ...};\n"
+		   "      --by-site: {\"by_site\": [{context, context_path, site_id, file, line,\n"
+		   "       func, count, total_bytes, requested_bytes}], ...}\n"
 		   "\n%s", TARGET_USAGE);
+}
+
+/* mcxt leaks --by-site: an image without sites is an input error, said plainly. */
+static int
+leaks_by_site(walked *wk, mcxt_sitemap *sm, const mcxt_report_opts *ro)
+{
+	int			rc = MCXT_EXIT_OK;
+
+	if (!sm->present)
+	{
+		p_err("%s: no allocation sites in this image (the program was not built with "
+			  "MCXT_SITES%s)", image_target(wk->im),
+			  sm->flavour == 0 && wk->w->layout->root_kind != MCXT_ROOT_REGISTRY
+			  ? "; sites are a libmcxt feature" : "");
+		rc = MCXT_EXIT_INPUT;
+	}
+	else if (!mcxt_sitemap_by_site(sm, wk->w))
+	{
+		p_err("%s: out of memory while grouping chunks by site", image_target(wk->im));
+		rc = MCXT_EXIT_INPUT;
+	}
+	image_release(wk->im);
+	if (rc == MCXT_EXIT_OK)
+	{
+		if (json_output)
+			mcxt_report_sites_json(stdout, wk->w, sm, ro->top);
+		else
+			mcxt_report_sites_text(stdout, wk->w, sm, ro->top ? ro->top : 20);
+	}
+	mcxt_sitemap_close(sm);
+	walked_close(wk);
+	return rc;
 }
 
 int
@@ -227,6 +268,8 @@ do_leaks(int argc, char **argv)
 	mcxt_report_opts ro = {0};
 	mcxt_suspects_opts so = {0};
 	mcxt_suspects *s;
+	mcxt_sitemap sm;
+	bool		by_site = false;
 	walked		wk;
 
 	for (int i = 0; i < argc; i++)
@@ -241,6 +284,8 @@ do_leaks(int argc, char **argv)
 			continue;
 		if (strcmp(argv[i], "--no-ref-scan") == 0)
 			so.no_ref_scan = true;
+		else if (strcmp(argv[i], "--by-site") == 0)
+			by_site = true;
 		else if (argv[i][0] == '-' && argv[i][1] != '\0')
 			return usage_error("leaks", "unknown option '%s'", argv[i]);
 		else if (!target_positional(&t, argv[i]))
@@ -255,9 +300,15 @@ do_leaks(int argc, char **argv)
 		return usage_error("leaks", "no TARGET: give a core file or --pid PID");
 	if (!walk_target(&t, &wk))
 		return MCXT_EXIT_INPUT;
+	(void) mcxt_sitemap_open(wk.w, &sm);
+	if (by_site)
+		return leaks_by_site(&wk, &sm, &ro);
 	if (ro.top)
 		so.scan_top = ro.top > 20 ? ro.top : 0;
 	s = mcxt_suspects_find(wk.w, &so);
+	/* the sites of the suspects shown, read before a live process runs again */
+	if (s != NULL && !mcxt_sitemap_suspects(&sm, wk.w, s, ro.top ? ro.top : 20))
+		mcxt_walk_warn(wk.w, "out of memory while reading allocation sites; some are not shown");
 	image_release(wk.im);
 	if (s == NULL)
 	{
@@ -270,6 +321,7 @@ do_leaks(int argc, char **argv)
 	else
 		mcxt_report_suspects_text(stdout, wk.w, s, &ro);
 	mcxt_suspects_free(s);
+	mcxt_sitemap_close(&sm);
 	walked_close(&wk);
 	return MCXT_EXIT_OK;
 }
@@ -284,7 +336,8 @@ help_chunk(void)
 		   "Decode the memory at ADDR (hex 0x... or decimal): the context that owns it\n"
 		   "(name, path, accounting), the block, the chunk it falls in (start, size,\n"
 		   "free or allocated, the requested size when the header records it), its\n"
-		   "neighbours, and a hex and text dump of the chunk.\n"
+		   "allocation site (file:line (function)) when the program was built with\n"
+		   "MCXT_SITES, its neighbours, and a hex and text dump of the chunk.\n"
 		   "\n"
 		   "  --dump N     bytes of the chunk to dump (default 128)\n"
 		   "\n%s", TARGET_USAGE);
@@ -298,6 +351,7 @@ do_chunk(int argc, char **argv)
 	uint64_t	dump = 128;
 	bool		have_addr = false;
 	mcxt_decoded d;
+	mcxt_sitemap sm;
 	walked		wk;
 
 	for (int i = 0; i < argc; i++)
@@ -340,11 +394,14 @@ do_chunk(int argc, char **argv)
 	if (!walk_target(&t, &wk))
 		return MCXT_EXIT_INPUT;
 	(void) mcxt_decode_addr(wk.w, addr, &d);
+	if (mcxt_sitemap_open(wk.w, &sm) && d.has_chunk && !d.chunk.free)
+		d.site = mcxt_sitemap_chunk(&sm, wk.w, &d.chunk);
 	if (json_output)
 		mcxt_report_decoded_json(stdout, wk.w, &d, (size_t) dump);
 	else
 		mcxt_report_decoded_text(stdout, wk.w, &d, (size_t) dump);
 	image_release(wk.im);
+	mcxt_sitemap_close(&sm);
 	walked_close(&wk);
 	/* an address in no context is an answer, not an error */
 	return MCXT_EXIT_OK;

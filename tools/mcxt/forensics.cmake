@@ -11,7 +11,8 @@ if(NOT TARGET mcxt_forensics)
     ${_mcxt_forensics_dir}/layout_gp.c
     ${_mcxt_forensics_dir}/walk.c
     ${_mcxt_forensics_dir}/analyze.c
-    ${_mcxt_forensics_dir}/report.c)
+    ${_mcxt_forensics_dir}/report.c
+    ${_mcxt_forensics_dir}/sitemap.c)
   target_include_directories(mcxt_forensics PUBLIC ${_mcxt_forensics_dir})
   set_target_properties(mcxt_forensics PROPERTIES POSITION_INDEPENDENT_CODE ON)
 endif()

@@ -75,9 +75,14 @@ layout_mcxt_decode(const mcxt_layout *L, const unsigned char *hdr, uint64_t hdr_
 
 /*
  * A Generation chunk header.  Its value is the chunk size in release builds
- * (variant 0) and the requested size in checked builds (variant 1), where
- * the chunk is max(8, MCXT_ALIGN(requested + 1)) bytes.
+ * (variant 0) and the requested size in checked builds, where the chunk is
+ * max(8, MCXT_ALIGN(requested + tail room)) bytes: the tail room is 1 (the
+ * sentinel) in a checking build (variant 1), 8 (the site word) in a sites
+ * build (variant 2), 9 in a checking sites build (variant 3).  The
+ * registry's flavour says which; the walker finds it from the chunks.
  */
+static const unsigned layout_mcxt_gen_tail[] = {0, 1, MCXT_SITE_ROOM_BYTES, MCXT_SITE_ROOM_BYTES + 1};
+
 static bool
 layout_mcxt_gen_decode(const mcxt_layout *L, const unsigned char *hdr, uint64_t hdr_addr,
 					   uint64_t block_addr, mcxt_hdr_info *out, const char **why,
@@ -110,7 +115,7 @@ layout_mcxt_gen_decode(const mcxt_layout *L, const unsigned char *hdr, uint64_t 
 			return false;
 		}
 		out->external = true;
-		out->requested = variant == 1 ? value : 0;
+		out->requested = variant != 0 ? value : 0;
 		return true;
 	}
 	if (variant == 0)
@@ -124,7 +129,9 @@ layout_mcxt_gen_decode(const mcxt_layout *L, const unsigned char *hdr, uint64_t 
 	}
 	else
 	{
-		out->size = MCXT_ALIGN(value + 1) < MCXT_MAXALIGN ? MCXT_MAXALIGN : MCXT_ALIGN(value + 1);
+		uint64_t	n = MCXT_ALIGN(value + layout_mcxt_gen_tail[variant & 3]);
+
+		out->size = n < MCXT_MAXALIGN ? MCXT_MAXALIGN : n;
 		out->requested = value;
 	}
 	return true;
@@ -145,7 +152,7 @@ static const mcxt_layout_blocks layout_mcxt_generation = {
 	.nfree = F(mcxt_gen_block, nfree),
 	.chunk_hdr_size = (uint32_t) MCXT_CHUNK_HDRSZ,
 	.decode = layout_mcxt_gen_decode,
-	.nvariants = 2,
+	.nvariants = 4,
 };
 
 static const mcxt_layout_blocks layout_mcxt_bump = {

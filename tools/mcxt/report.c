@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "report.h"
+#include "sitemap.h"
 
 #define REPORT_IDENT_CLIP	100
 #define REPORT_MAX_DEPTH	1000
@@ -74,8 +75,8 @@ mcxt_report_json_string(FILE *out, const char *s)
 	fputc('"', out);
 }
 
-static void
-report_json_warnings(FILE *out, const mcxt_walk *w)
+void
+mcxt_report_json_warnings(FILE *out, const mcxt_walk *w)
 {
 	fprintf(out, "\"partial\":%s,\"warnings_dropped\":%zu,\"warnings\":[",
 			w->partial ? "true" : "false", w->warnings_dropped);
@@ -407,7 +408,7 @@ mcxt_report_contexts_json(FILE *out, const mcxt_walk *w)
 			"\"free_bytes\":%llu,\"free_chunks\":%llu,\"used_bytes\":%llu},\n",
 			(ull) g.total_bytes, (ull) g.nblocks, (ull) g.free_bytes, (ull) g.free_chunks,
 			(ull) (g.total_bytes - g.free_bytes));
-	report_json_warnings(out, w);
+	mcxt_report_json_warnings(out, w);
 	fputs("}\n", out);
 }
 
@@ -419,6 +420,52 @@ report_top(const mcxt_suspects *s, const mcxt_report_opts *o)
 	size_t		top = o && o->top ? o->top : 20;
 
 	return top < s->n ? top : s->n;
+}
+
+/* MCXT_SITES images: the sites of a group's members, most chunks first. */
+static void
+report_suspect_sites_text(FILE *out, const mcxt_suspect_sites *ss)
+{
+	char		label[600];
+
+	fputs("     site", out);
+	fputs(ss->nsites > 1 ? "s:" : ":", out);
+	for (size_t k = 0; k < ss->ntop; k++)
+		fprintf(out, "%s %s, %llu of %llu chunks", k ? ";" : "",
+				mcxt_site_label(ss->top[k].site, label, sizeof(label)),
+				(ull) ss->top[k].chunks, (ull) ss->counted);
+	if (ss->nsites > ss->ntop)
+		fprintf(out, "; %zu more sites", ss->nsites - ss->ntop);
+	fputc('\n', out);
+}
+
+static void
+report_site_json(FILE *out, const mcxt_site_ref *site)
+{
+	if (site == NULL)
+	{
+		fputs("null", out);
+		return;
+	}
+	fprintf(out, "{\"site_id\":%u,\"file\":", site->id);
+	mcxt_report_json_string(out, site->id ? site->file : NULL);
+	fprintf(out, ",\"line\":%u,\"func\":", site->line);
+	mcxt_report_json_string(out, site->id ? site->func : NULL);
+}
+
+static void
+report_suspect_sites_json(FILE *out, const mcxt_suspect_sites *ss)
+{
+	fprintf(out, ",\"sites_counted\":%llu,\"nsites\":%zu,\"sites\":[", (ull) ss->counted,
+			ss->nsites);
+	for (size_t k = 0; k < ss->ntop; k++)
+	{
+		fputs(k ? "," : "", out);
+		report_site_json(out, ss->top[k].site);
+		if (ss->top[k].site != NULL)
+			fprintf(out, ",\"count\":%llu}", (ull) ss->top[k].chunks);
+	}
+	fputc(']', out);
 }
 
 void
@@ -449,6 +496,8 @@ mcxt_report_suspects_text(FILE *out, const mcxt_walk *w, const mcxt_suspects *s,
 				i + 1, path, (ull) it->chunk_size, (ull) it->count, (ull) it->total_bytes,
 				it->share * 100.0, (ull) it->stride, (ull) it->blocks, unref, it->family,
 				it->is_text ? "\"" : "", it->sample, it->is_text ? "\"" : "");
+		if (it->sites != NULL)
+			report_suspect_sites_text(out, it->sites);
 	}
 	if (s->groups_capped)
 		fprintf(out, "(more than %u families: the rest are counted as \"(other)\")\n", MCXT_MAX_GROUPS);
@@ -490,11 +539,14 @@ mcxt_report_suspects_json(FILE *out, const mcxt_walk *w, const mcxt_suspects *s,
 		else
 			fputs("null", out);
 		fprintf(out, ",\"blocks\":%llu,\"chunk_space\":%llu,\"sample_is_text\":%s,"
-				"\"sample_address\":\"0x%llx\"}", (ull) it->blocks, (ull) it->chunk_space,
+				"\"sample_address\":\"0x%llx\"", (ull) it->blocks, (ull) it->chunk_space,
 				it->is_text ? "true" : "false", (ull) it->sample_addr);
+		if (it->sites != NULL)
+			report_suspect_sites_json(out, it->sites);
+		fputc('}', out);
 	}
 	fputs("],\n", out);
-	report_json_warnings(out, w);
+	mcxt_report_json_warnings(out, w);
 	fputs("}\n", out);
 }
 
@@ -553,6 +605,12 @@ mcxt_report_decoded_text(FILE *out, mcxt_walk *w, const mcxt_decoded *d, size_t 
 	if (!d->has_chunk)
 		return;
 	report_chunk_text(out, "chunk", &d->chunk);
+	if (d->site != NULL)
+	{
+		char		label[600];
+
+		fprintf(out, "site: %s\n", mcxt_site_label(d->site, label, sizeof(label)));
+	}
 	if (d->kind == MCXT_ADDR_CHUNK)
 		fprintf(out, "offset: %llu bytes into the chunk\n", (ull) d->offset);
 	if (d->has_prev)
@@ -629,6 +687,12 @@ mcxt_report_decoded_json(FILE *out, mcxt_walk *w, const mcxt_decoded *d, size_t 
 	}
 	else
 		fputs("null", out);
+	if (d->site != NULL)
+	{
+		fputs(",\"site\":", out);
+		report_site_json(out, d->site);
+		fputc('}', out);
+	}
 	fputs(",\"prev\":", out);
 	if (d->has_prev)
 		report_chunk_json(out, &d->prev);

@@ -68,6 +68,9 @@ void		mcxt_report_diff_json(FILE *out, const mcxt_diff *d);
 /* The walk's warnings, one per line prefixed "warning: " (text). */
 void		mcxt_report_warnings_text(FILE *out, const mcxt_walk *w);
 
+/* "partial", "warnings_dropped" and "warnings" of a walk, as every JSON document ends. */
+void		mcxt_report_json_warnings(FILE *out, const mcxt_walk *w);
+
 /* A JSON string (NULL: null); invalid UTF-8 bytes as \u00XX, as libmcxt. */
 void		mcxt_report_json_string(FILE *out, const char *s);
 
