@@ -137,6 +137,7 @@ say "mcxt contexts, contexts --pg-log-format, leaks, strings, find: $RUNS runs e
 for _ in $(seq 1 "$RUNS"); do
 	run_timed contexts "$mcxt" contexts "$core"
 	run_timed pglog "$mcxt" contexts "$core" --pg-log-format
+	run_timed nodetect "$mcxt" contexts "$core" --no-pg-cassert
 	run_timed leaks "$mcxt" leaks "$core"
 	run_timed strings "$mcxt" strings "$core" --top 20
 	run_timed find "$mcxt" find "$core" "base/$dboid"
@@ -196,12 +197,26 @@ md=$WORK/pg_forensics.md
 	echo "| \`LC_ALL=C strings CORE \\| sort \\| uniq -c \\| sort -nr \\| head\` (the story's first step) | $RUNS_BASE | $(fmt_s "$s_base") [$(range base)] | $(fmt_s "$(cpu_med base)") | $(mbs "$s_base") | baseline | |"
 	echo "| \`mcxt contexts CORE\` | $RUNS | $(fmt_s "$s_ctx") [$(range contexts)] | $(fmt_s "$(cpu_med contexts)") | | < $T_CONTEXTS_S s | $(verdict "$ok_ctx") |"
 	echo "| \`mcxt contexts CORE --pg-log-format\` | $RUNS | $(fmt_s "$s_pglog") [$(range pglog)] | $(fmt_s "$(cpu_med pglog)") | | < $T_CONTEXTS_S s | $(verdict "$ok_pglog") |"
+	echo "| \`mcxt contexts CORE --no-pg-cassert\` (no header-layout detection) | $RUNS | $(fmt_s "$(med nodetect)") [$(range nodetect)] | $(fmt_s "$(cpu_med nodetect)") | | | |"
 	echo "| \`mcxt leaks CORE\` (reference scan included) | $RUNS | $(fmt_s "$s_leaks") [$(range leaks)] | $(fmt_s "$(cpu_med leaks)") | $(mbs "$s_leaks") | < $T_LEAKS_S s | $(verdict "$ok_leaks") |"
 	echo "| \`mcxt strings CORE --top 20\` | $RUNS | $(fmt_s "$s_str") [$(range strings)] | $(fmt_s "$(cpu_med strings)") | $(mbs "$s_str") | | |"
 	echo "| \`mcxt find CORE base/$dboid\` | $RUNS | $(fmt_s "$s_find") [$(range find)] | $(fmt_s "$(cpu_med find)") | $(mbs "$s_find") | | |"
 	echo
 	echo "\`mcxt leaks\` names the leaking context, chunk size, count and stride ${ratio}x faster than the"
 	echo "strings pipeline counts strings. Its diagnosis of the core: $diag."
+	for w in "contexts:$ok_ctx:$s_ctx:$T_CONTEXTS_S" "leaks:$ok_leaks:$s_leaks:$T_LEAKS_S"; do
+		IFS=: read -r c ok wall tgt <<<"$w"
+		[ "$ok" = 1 ] && continue
+		cpu_s=$(cpu_med "$c")
+		echo
+		if awk -v c="$cpu_s" -v t="$tgt" 'BEGIN { exit !(c <= t) }'; then
+			echo "\`mcxt $c\` missed its target on the wall clock ($(fmt_s "$wall")) with a load average of"
+			echo "${load_start%% *} on $(nproc) CPUs: its CPU time, $(fmt_s "$cpu_s"), is within the $tgt s, and the rest"
+			echo "is waiting for a CPU; on an idle machine the wall time is the CPU time."
+		else
+			echo "\`mcxt $c\` missed its target: $(fmt_s "$wall") on the wall clock, $(fmt_s "$cpu_s") of CPU."
+		fi
+	done
 	echo
 	echo "The first rows of \`mcxt leaks CORE\`:"
 	echo
@@ -215,7 +230,7 @@ cat "$md"
 echo
 
 complete=1
-for c in contexts pglog leaks strings find base; do
+for c in contexts pglog nodetect leaks strings find base; do
 	[ -s "$WORK/$c.times" ] || complete=0
 done
 case "$diag" in ok:*) ;; *) complete=0 ;; esac
