@@ -31,7 +31,8 @@
 # user when run as root (PostgreSQL refuses to run as root: the server, psql
 # and initdb run through runuser).  An EXIT trap stops every server this
 # script started (immediate mode), ends its psql sessions and removes $WORK
-# (KEEP_WORK=1 keeps it and says where).  Each script gets its own directory,
+# (KEEP_WORK=1 keeps it and says where); a watchdog does the same if the
+# script is killed without running its trap.  Each script gets its own directory,
 # socket and port, so tests can run in parallel with each other and with
 # other clusters on the machine.
 #
@@ -126,6 +127,17 @@ pg_workdir() {
 	[ "$(id -u)" -eq 0 ] && chown postgres:postgres "$WORK"
 	trap pg_cleanup EXIT
 	trap 'exit 1' INT TERM
+	# A script killed outright (ctest's timeout, SIGKILL) runs no trap: a
+	# detached watchdog then stops its servers (SIGQUIT: immediate shutdown)
+	# and removes $WORK.  It holds none of our files open, so nothing waits
+	# for it; after a normal exit it finds nothing left to do.
+	setsid bash -c '
+		while kill -0 "$1" 2>/dev/null; do sleep 1; done
+		for pm in "$2"/*/postmaster.pid; do
+			[ -f "$pm" ] && kill -QUIT "$(head -1 "$pm")" 2>/dev/null
+		done
+		[ -n "$3" ] || { sleep 2; rm -rf "$2"; }
+	' pg-watchdog "$$" "$WORK" "${KEEP_WORK:-}${KEEP_ON_FAIL:-}" </dev/null >/dev/null 2>&1 &
 }
 
 pg_init() {
