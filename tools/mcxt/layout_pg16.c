@@ -64,7 +64,9 @@
  *    Slab_CONTEXT_HDRSZ (sizeof(SlabContext), + chunksPerBlock bytes of
  *    isChunkFree in checking builds), plus blockSize for every block on the
  *    blocklists and the empty list, blocks and free space from the
- *    blocklists only.  Slab chunks are not walked here.
+ *    blocklists only.  Slab chunks are not walked here.  (SlabContextCreate
+ *    is not in the 16 and 17 copies; the counters need only the fields
+ *    above and Slab_CONTEXT_HDRSZ, which they have.)
  */
 #include <string.h>
 
@@ -205,8 +207,11 @@ PG16_DECODER(pg17c_gen_decode, 4, true, PG_MCTX_GENERATION_ID, PG_GEN_BLOCKHDRSZ
 /*
  * Generation.  GenerationContext [16]: header, Size initBlockSize @80,
  * maxBlockSize @88, nextBlockSize @96, allocChunkLimit @104, block @112,
- * freeblock @120, keeper @128, dlist_head blocks @136; 152 bytes, the keeper
- * block right after it (GenerationContextCreate).  [17][18]: the four sizes
+ * freeblock @120, keeper @128, dlist_head blocks @136; 152 bytes.  The
+ * keeper block shares the header's malloc (GenerationDelete [16] frees "the
+ * context header and keeper block" at once); that it starts right after the
+ * header is [17][18]'s KeeperBlock() and is assumed for 16, whose
+ * GenerationContextCreate the libpg_query copy leaves out.  [17][18]: the four sizes
  * became uint32 (@80..92), block @96, freeblock @104, no keeper field
  * (KeeperBlock(set) = set + MAXALIGN(sizeof(GenerationContext))), blocks
  * @112; 128 bytes.

@@ -940,6 +940,11 @@ slab_create(int parent, const char *name, uint64_t block_size, uint64_t chunk_si
 	int			ne = 0;
 	unsigned	bits = V->major == 16 ? 3 : 4;
 
+	/*
+	 * 18's SlabContextCreate (and 17's comment) reserve a sentinel byte in
+	 * checking builds; 16's is not in our copy: taken the same (the tool
+	 * reads fullChunkSize from the context either way).
+	 */
 	c->full_chunk = chunk_hdr() + (V->cassert ? MAXALIGN(chunk_size + 1) : MAXALIGN(chunk_size));
 	c->per_block = (block_size - 48) / c->full_chunk;
 	c->block_size = block_size;
