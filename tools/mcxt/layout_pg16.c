@@ -87,6 +87,7 @@
 /* MemoryContextMethodID (memutils_internal.h [16][17][18]) */
 #define PG_MCTX_ASET_ID			3
 #define PG_MCTX_GENERATION_ID	4
+#define PG_MCTX_BUMP_ID			7
 
 #define PG_ALLOC_BLOCKHDRSZ		40	/* MAXALIGN(sizeof(AllocBlockData)), aset.c */
 #define PG_GEN_BLOCKHDRSZ		56	/* MAXALIGN(sizeof(GenerationBlock)), generation.c */
@@ -203,6 +204,8 @@ PG16_DECODER(pg16_gen_decode, 3, false, PG_MCTX_GENERATION_ID, PG_GEN_BLOCKHDRSZ
 PG16_DECODER(pg16c_gen_decode, 3, true, PG_MCTX_GENERATION_ID, PG_GEN_BLOCKHDRSZ, false)
 PG16_DECODER(pg17_gen_decode, 4, false, PG_MCTX_GENERATION_ID, PG_GEN_BLOCKHDRSZ, false)
 PG16_DECODER(pg17c_gen_decode, 4, true, PG_MCTX_GENERATION_ID, PG_GEN_BLOCKHDRSZ, false)
+/* Bump, checking builds only: value = chunk size, external after the 40-byte block header */
+PG16_DECODER(pg17c_bump_decode, 4, true, PG_MCTX_BUMP_ID, 40, false)
 
 /*
  * Generation.  GenerationContext [16]: header, Size initBlockSize @80,
@@ -283,7 +286,10 @@ PG_SLAB(pg17c_slab, 4, 120, 144, 192, 1);
  * blocks @96}, 112 bytes, keeper block at set + 112 (KeeperBlock);
  * BumpBlock {dlist_node node; (checking builds: BumpContext *context);
  * freeptr; endptr}: 32 bytes, 40 in checking builds.  Bump chunks have no
- * header in release builds (Bump_CHUNKHDRSZ 0), so they are not walked;
+ * header in release builds (Bump_CHUNKHDRSZ 0), so they are not walked
+ * there; checking builds give each one a MemoryChunk (BumpAllocChunkFromBlock:
+ * value = chunk size, requested_size set; BumpAllocLarge: external, alone
+ * after the block header), and those are walked.  Bump never frees a chunk.
  * BumpStats counts the blocks only (totalspace starts at 0, the context
  * header is not counted) and prints no chunk counts.
  */
@@ -312,6 +318,9 @@ static const mcxt_layout_blocks pg17c_bump = {
 	.endptr = PTR(32),
 	.dlist = true,
 	.no_chunk_counts = true,
+	.chunk_hdr_size = 16,
+	.decode = pg17c_bump_decode,
+	.nvariants = 1,
 };
 
 /*

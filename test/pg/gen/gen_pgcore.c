@@ -70,6 +70,7 @@
 #define NLEAK			500		/* psprintf("base/%u") chunks in TopMemoryContext */
 #define LEAK_DB			16384
 #define NINDEX			120		/* "index info" children of CacheMemoryContext */
+#define NBUMP			200		/* chunks in the Bump context (17+) */
 
 enum family
 {
@@ -1298,7 +1299,7 @@ build_tree(void)
 		{
 			int			bump = bump_create(sort, "Tuple data", 8192, 8 * 1024 * 1024);
 
-			for (int i = 0; i < 200; i++)
+			for (int i = 0; i < NBUMP; i++)
 				bump_alloc(bump, 30 + (uint64_t) (i % 3) * 10);
 		}
 	}
@@ -1810,6 +1811,8 @@ gen_pgcore_write(const char *version, const char *dir, gen_expect *ex)
 			  (unsigned long long) grand.free_chunks);
 	ob_printf(&facts, "leak TopMemoryContext 128 base/%%u %d %llu\n", NLEAK,
 			  (unsigned long long) (128 + chunk_hdr()));
+	if (V->fam == FAM_PG16 && V->major >= 17 && V->cassert)
+		ob_printf(&facts, "walked_chunks Tuple data %d\n", NBUMP);	/* checking builds' Bump headers */
 	if (V->fam == FAM_GP6)
 	{
 		for (int ci = 0; ci < nctx; ci++)

@@ -280,6 +280,50 @@ check_acct(const char *ver, const mcxt_walk *w, const char *facts)
 }
 
 static bool
+count_chunk(mcxt_walk *w, const mcxt_chunk *c, void *arg)
+{
+	(void) w;
+	if (!c->free)
+		(*(uint64_t *) arg)++;
+	return true;
+}
+
+/* "walked_chunks NAME N": the chunk walk finds N live chunks in context NAME */
+static void
+check_walked_chunks(const char *ver, mcxt_walk *w, const char *facts)
+{
+	const char *p = strstr(facts, "walked_chunks ");
+	char		line[160];
+	char		name[128];
+	unsigned long long want;
+	const char *e;
+	uint64_t	got = 0;
+	bool		found = false;
+
+	if (p == NULL)
+		return;
+	p += strlen("walked_chunks ");
+	snprintf(line, sizeof(line), "%.*s", (int) strcspn(p, "\n"), p);
+	p = line;
+	e = strrchr(p, ' ');
+	if (e == NULL || (size_t) (e - p) >= sizeof(name) || sscanf(e + 1, "%llu", &want) != 1)
+	{
+		check(false, ver, "bad walked_chunks line");
+		return;
+	}
+	memcpy(name, p, (size_t) (e - p));
+	name[e - p] = '\0';
+	for (size_t i = 0; i < w->nctx; i++)
+		if (w->ctx[i].name && strcmp(w->ctx[i].name, name) == 0)
+		{
+			found = true;
+			mcxt_walk_chunks(w, (int32_t) i, false, count_chunk, &got);
+		}
+	check(found && got == want, ver, "the chunk walk found %llu chunks in \"%s\", made %llu",
+		  (ull) got, name, want);
+}
+
+static bool
 only_notices(const mcxt_walk *w)
 {
 	for (size_t i = 0; i < w->nwarnings; i++)
@@ -370,7 +414,10 @@ run(const char *workdir, const vmap *m)
 	facts = slurp(path);
 	check(facts != NULL, m->key, "no expected.facts");
 	if (facts)
+	{
 		check_acct(m->key, w, facts);
+		check_walked_chunks(m->key, w, facts);
+	}
 	free(facts);
 	mcxt_walk_free(w);
 
