@@ -66,12 +66,14 @@
 
 /* ---- chunk decoders -------------------------------------------------------- */
 
-static uint64_t
+/* A little-endian 64-bit word (the only kind of target read here). */
+static inline uint64_t
 pg_word(const unsigned char *p, uint32_t off)
 {
-	mcxt_layout_field f = {off, 8};
+	uint64_t	v;
 
-	return mcxt_layout_get(p, f);
+	memcpy(&v, p + off, sizeof(v));
+	return v;
 }
 
 /*
@@ -107,15 +109,10 @@ pg_aset_decode(const mcxt_layout *L, const unsigned char *hdr, uint64_t hdr_addr
 		}
 	}
 	out->size = size;
+	/* a power of two from 8: freelist log2(size) - 3 (this runs for every chunk) */
 	if ((size & (size - 1)) == 0 &&
 		size <= mcxt_layout_freelist_size(L, L->nfreelists - 1))
-	{
-		int			idx = 0;
-
-		while (mcxt_layout_freelist_size(L, (unsigned) idx) < size)
-			idx++;
-		out->freelist = idx;
-	}
+		out->freelist = __builtin_ctzll(size) - (int) L->freelist_minbits;
 	return true;
 }
 

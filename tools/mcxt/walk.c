@@ -1542,11 +1542,27 @@ walk_block_chunks_with(mcxt_walk *w, int32_t bi, const walk_chunk_rules *r, bool
 	unsigned char hb[64];
 	const unsigned char *h;
 	const char *why = "header not readable";
+	size_t		fk = 0;			/* freeset cursor: first member >= p */
 
 	if (nchunks)
 		*nchunks = 0;
 	if (r->hdr_size > sizeof(hb))
 		return !dry;
+	if (!r->free_by_flag)
+	{
+		/* chunks come in address order: one search, then the cursor only moves on */
+		size_t		hi = w->nfree;
+
+		while (fk < hi)
+		{
+			size_t		mid = fk + (hi - fk) / 2;
+
+			if (w->freeset[mid] < p)
+				fk = mid + 1;
+			else
+				hi = mid;
+		}
+	}
 	while (p < b->freeptr)
 	{
 		mcxt_hdr_info hi;
@@ -1601,7 +1617,14 @@ walk_block_chunks_with(mcxt_walk *w, int32_t bi, const walk_chunk_rules *r, bool
 				goto bad;
 			}
 		}
-		ch.free = r->free_by_flag ? hi.free_flag : mcxt_walk_in_freeset(w, p);
+		if (r->free_by_flag)
+			ch.free = hi.free_flag;
+		else
+		{
+			while (fk < w->nfree && w->freeset[fk] < p)
+				fk++;
+			ch.free = fk < w->nfree && w->freeset[fk] == p;
+		}
 		if (nchunks)
 			(*nchunks)++;
 		if (!dry && !fn(w, &ch, arg))
