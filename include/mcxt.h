@@ -296,8 +296,10 @@ typedef struct mcxt_snapshot_site
 /*
  * Capture ctx and its descendants: one pass over the subtree, the same work
  * as mcxt_stats_print without the printing.  ctx must be live (misuse error
- * otherwise); if malloc fails, the error handler gets MCXT_ERR_OOM.  Free
- * the result with mcxt_snapshot_free (NULL is accepted there).
+ * otherwise) and, like any context, not in use by another thread meanwhile;
+ * if malloc fails, the error handler gets MCXT_ERR_OOM.  Free the result
+ * with mcxt_snapshot_free (NULL is accepted there).  Snapshots are
+ * independent objects: any thread may diff or free them.
  */
 MCXT_API mcxt_snapshot_t *mcxt_snapshot(mcxt_context_t *ctx);
 MCXT_API void mcxt_snapshot_free(mcxt_snapshot_t *snap);
@@ -337,8 +339,9 @@ MCXT_API char *mcxt_snapshot_diff_string(const mcxt_snapshot_t *a, const mcxt_sn
  * the next slow-path call into the library (a new block, a large chunk, a
  * context created, reset or deleted, or mcxt_check_signal).  The handler
  * itself only counts the signal.  Signals that arrive before a thread's
- * next safe point give one dump.  Calling it again replaces the signal and
- * path.  signo must be a signal a handler can catch and that is not a
+ * next safe point give one dump.  The handler replaces whatever the program
+ * had for signo; calling this again replaces the path, and with another
+ * signal gives the first one its previous action back.  signo must be a signal a handler can catch and that is not a
  * fault (not SIGKILL, SIGSTOP, SIGSEGV, SIGBUS, SIGFPE, SIGILL); path must
  * be non-empty and shorter than 4096 bytes: otherwise a misuse error.
  */
