@@ -5,8 +5,11 @@
  *
  * Every byte sequence is a valid program: an opcode byte picks create,
  * alloc, free, realloc, reset, reset-only, reset-children, delete,
- * reparent or check, and the following bytes its operands (which context,
- * which chunk, what size).  The model tracks which contexts and chunks are
+ * reparent, check or limit, and the following bytes its operands (which
+ * context, which chunk, what size).  Limits are subtree limits
+ * (mcxt_set_limit) with a soft limit the program crosses and a hard limit
+ * it never reaches, so every block, creation, reparent and delete charges
+ * them and mcxt_check verifies that each holds exactly its subtree.  The model tracks which contexts and chunks are
  * alive; every chunk is filled with a pattern derived from its own seed and
  * verified when it is freed, reallocated or reset away, and at the end.  A
  * mismatch, a failed mcxt_check, a library error, or a block left after
@@ -46,6 +49,17 @@ typedef struct model_chunk
 
 static model_ctx ctxs[MAX_CTX];
 static model_chunk chunks[MAX_CHUNK];
+static uint64_t soft_calls;
+
+static void
+soft_cb(mcxt_context_t *ctx, size_t held, size_t soft, void *arg)
+{
+	(void) ctx;
+	(void) arg;
+	if (held <= soft)
+		abort();				/* a crossing below the soft limit */
+	soft_calls++;
+}
 
 static void
 fuzz_fail(const char *what)
@@ -222,7 +236,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 
 	while (r.pos < r.len)
 	{
-		unsigned	op = next_byte(&r) % 11;
+		unsigned	op = next_byte(&r) % 12;
 
 		switch (op)
 		{
@@ -348,6 +362,22 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 					if (acc.bytes_alloc - acc.bytes_freed != acc.mem_allocated ||
 						acc.mem_allocated != mcxt_mem_allocated(ctxs[0].ctx, true))
 						fuzz_fail("accounting does not add up");
+					break;
+				}
+			case 11:			/* set, change or remove a subtree limit */
+				{
+					int			c = pick_ctx(&r);
+					unsigned	b = next_byte(&r);
+					mcxt_limit_info_t li;
+
+					if (b < 64)
+						(void) mcxt_set_limit(ctxs[c].ctx, 0, 0, NULL, NULL);
+					else if (!mcxt_set_limit(ctxs[c].ctx, (size_t) 1 << 30,
+											 (size_t) (b & 63) * 8192, soft_cb, NULL))
+						fuzz_fail("a 1 GB limit refused");
+					if (mcxt_get_limit(ctxs[c].ctx, &li) != (b >= 64) ||
+						li.held != mcxt_mem_allocated(ctxs[c].ctx, true))
+						fuzz_fail("the limit does not hold its subtree");
 					break;
 				}
 		}
