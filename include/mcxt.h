@@ -521,9 +521,12 @@ MCXT_API int mcxt_sites_json(mcxt_context_t *ctx, bool recurse, FILE *out);
 
 /*
  * The site of a live chunk (of any context type; an aligned pointer
- * answers for its real chunk).  Returns false, with *out zeroed, if the
- * library is not a sites build or the chunk's site word is not intact.
- * Only chunks and bytes of *out are not filled in.
+ * answers for its real chunk; space is the chunk's, header included).
+ * Returns false, with *out zeroed, if the library is not a sites build or
+ * the chunk's site word is not intact (a Bump chunk alone in its block
+ * cannot be sized from its pointer: false too).  A pointer that is not a
+ * live chunk is reported as mcxt_chunk_space reports it.  chunks and bytes
+ * of *out are left 0.
  */
 MCXT_API bool mcxt_chunk_site(const void *ptr, mcxt_site_stats_t *out);
 
