@@ -32,6 +32,7 @@
 #include "registry.h"
 #include "report.h"
 #include "scan.h"
+#include "sitemap.h"
 
 int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -50,6 +51,7 @@ fuzz_walk_with(image_t *im, const mcxt_layout *L, const uint64_t *tops, size_t n
 	mcxt_walk  *w;
 	mcxt_suspects *s;
 	mcxt_decoded d;
+	mcxt_sitemap sm;
 	mcxt_report_opts ro = {.pg_log_format = true, .pg_format = true};
 
 	if (devnull == NULL && (devnull = fopen("/dev/null", "w")) == NULL)
@@ -68,18 +70,29 @@ fuzz_walk_with(image_t *im, const mcxt_layout *L, const uint64_t *tops, size_t n
 	}
 	mcxt_report_contexts_text(devnull, w, NULL);
 	mcxt_report_contexts_json(devnull, w);
+	/* a libmcxt image's flavour and, in a MCXT_SITES image, its allocation sites */
+	(void) mcxt_sitemap_open(w, &sm);
 	s = mcxt_suspects_find(w, &so);
 	if (s != NULL)
 	{
+		(void) mcxt_sitemap_suspects(&sm, w, s, 4);
 		mcxt_report_suspects_text(devnull, w, s, NULL);
 		mcxt_report_suspects_json(devnull, w, s, NULL);
 		if (s->n > 0)
 		{
 			(void) mcxt_decode_addr(w, s->items[0].sample_addr, &d);
+			if (d.has_chunk && !d.chunk.free)
+				d.site = mcxt_sitemap_chunk(&sm, w, &d.chunk);
 			mcxt_report_decoded_json(devnull, w, &d, 64);
 		}
 		mcxt_suspects_free(s);
 	}
+	if (sm.present && mcxt_sitemap_by_site(&sm, w))
+	{
+		mcxt_report_sites_text(devnull, w, &sm, 0);
+		mcxt_report_sites_json(devnull, w, &sm, 0);
+	}
+	mcxt_sitemap_close(&sm);
 	for (size_t i = 0; i < w->nblocks && i < 4; i++)
 	{
 		(void) mcxt_decode_addr(w, w->blocks[i].addr + 48, &d);
