@@ -47,17 +47,23 @@ static MCXT_TLS aset_freelist aset_context_freelists[2];
 #define C256(n) C128(n), C128(n)
 #define C512(n) C256(n), C256(n)
 
-/* index (size + 7) / 8: 0 and 1 -> class 0 (8 B), 2 -> 1 (16 B), 3-4 -> 2 ... */
-const uint8_t mcxti_aset_class_of[(MCXT_ASET_CHUNK_LIMIT >> MCXT_ASET_MINBITS) + 1] = {
-	C2(0), C1(1), C2(2), C4(3), C8(4), C16(5), C32(6), C64(7), C128(8), C256(9), C512(10)
+#define H(i)	((uint64_t) MCXT_TYPE_ASET | ((uint64_t) (i) << MCXT_CHUNK_VALUE_SHIFT))
+
+const mcxt_aset_classes mcxti_aset_classes = {
+	.hdr = {H(0), H(1), H(2), H(3), H(4), H(5), H(6), H(7), H(8), H(9), H(10)},
+	.need = {
+		8 + 8, 16 + 8, 32 + 8, 64 + 8, 128 + 8, 256 + 8, 512 + 8, 1024 + 8, 2048 + 8,
+		4096 + 8, 8192 + 8
+	},
+	/* index (size + 7) / 8: 0 and 1 -> class 0 (8 B), 2 -> 1 (16 B), 3-4 -> 2 ... */
+	.class_of = {
+		C2(0), C1(1), C2(2), C4(3), C8(4), C16(5), C32(6), C64(7), C128(8), C256(9), C512(10)
+	},
 };
 
-const uint32_t mcxti_aset_class_need[MCXT_ASET_NUM_FREELISTS] = {
-	8 + 8, 16 + 8, 32 + 8, 64 + 8, 128 + 8, 256 + 8, 512 + 8, 1024 + 8, 2048 + 8,
-	4096 + 8, 8192 + 8
-};
+#undef H
 
-_Static_assert(sizeof(mcxti_aset_class_of) == 1025, "one entry per 8 bytes up to 8 KB");
+_Static_assert(sizeof(mcxti_aset_classes.class_of) == 1025, "one entry per 8 bytes up to 8 KB");
 _Static_assert(MCXT_CHUNK_HDRSZ == 8 && MCXT_ASET_NUM_FREELISTS == 11,
 			   "the class tables assume 8-byte headers and 11 classes");
 
@@ -193,7 +199,8 @@ aset_check_tail(mcxt_aset *set, const char *op, const void *ptr, uint64_t hdr)
 /*
  * Reuse a context parked on fl, if there is one: the keeper has the same
  * size (the list is per initial size); only the maximum block size may
- * differ.  The sizes must already be valid.
+ * differ.  The sizes must already be valid.  Parking left everything but
+ * the tree links, the name and the magic as a new context's.
  */
 static inline mcxt_context *
 aset_reuse_body(mcxt_aset *set, aset_freelist *fl, size_t max_block_size, mcxt_context *parent,
@@ -206,13 +213,9 @@ aset_reuse_body(mcxt_aset *set, aset_freelist *fl, size_t max_block_size, mcxt_c
 		set->max_block_size = (uint32_t) max_block_size;
 		set->alloc_chunk_limit = aset_chunk_limit(max_block_size);
 	}
-	set->header.mem_allocated = set->keeper_size;
-	set->header.bytes_alloc = set->keeper_size;
-	set->header.bytes_freed = 0;
-	set->header.max_bytes_held = set->keeper_size;
-	mcxti_context_init(&set->header, MCXT_TYPE_ASET, &mcxti_aset_methods, parent, name);
+	/* aset_delete left the accounting as a new context's */
 	MCXT_POOL_CREATE(set);
-	return &set->header;
+	return mcxti_context_init(&set->header, MCXT_TYPE_ASET, &mcxti_aset_methods, parent, name);
 }
 
 /*
@@ -244,33 +247,21 @@ aset_reuse(aset_freelist *fl, size_t max_block_size, mcxt_context *parent, const
 	return aset_reuse_body(set, fl, max_block_size, parent, name);
 }
 
-mcxt_context_t *
-mcxt_aset_create(mcxt_context_t *parent, const char *name,
-				 size_t min_context_size, size_t init_block_size,
-				 size_t max_block_size)
+/*
+ * Everything mcxt_aset_create's common case does not handle: non-standard
+ * sizes (validated here), an empty recycle list, a different maximum block
+ * size, and the errors.  Kept out of line so that the common case needs no
+ * stack frame.
+ */
+static mcxt_noinline mcxt_context *
+aset_create_general(mcxt_context *parent, const char *name, size_t min_context_size,
+					size_t init_block_size, size_t max_block_size)
 {
 	mcxt_aset  *set;
 	mcxt_aset_block *keeper;
 	mcxt_context *reused;
 	size_t		first_size;
 	int			freelist_index = -1;
-
-	/*
-	 * The common case first: standard initial sizes, already valid, and a
-	 * parked context to reuse; the general path below aligns and validates
-	 * everything else before it tries the same lists.
-	 */
-	if (min_context_size == 0 &&
-		(init_block_size == MCXT_DEFAULT_INITSIZE || init_block_size == MCXT_SMALL_INITSIZE) &&
-		max_block_size % MCXT_MAXALIGN == 0 && max_block_size >= init_block_size &&
-		max_block_size <= ((size_t) 1 << 30) && name != NULL &&
-		(parent == NULL || parent->magic == MCXT_CONTEXT_MAGIC))
-	{
-		reused = aset_reuse(&aset_context_freelists[init_block_size == MCXT_DEFAULT_INITSIZE ? 0 : 1],
-							max_block_size, parent, name);
-		if (reused != NULL)
-			return reused;
-	}
 
 	if (name == NULL)
 		mcxti_error(MCXT_ERR_MISUSE, parent, "memory context created without a name");
@@ -329,6 +320,42 @@ mcxt_aset_create(mcxt_context_t *parent, const char *name,
 	MCXT_POOL_CREATE(set);
 	mcxti_limit_after(&set->header);
 	return &set->header;
+}
+
+/*
+ * The common case, PostgreSQL's per-query and per-tuple contexts: standard
+ * initial sizes, a context of the same maximum block size parked for reuse
+ * (so the sizes are known to be valid), a name and a live parent outside
+ * any limited subtree (so there is no limit to check or charge).  It only
+ * pops the context and links it into the tree: aset_delete left the rest
+ * as a new context's.
+ */
+mcxt_context_t *
+mcxt_aset_create(mcxt_context_t *parent, const char *name,
+				 size_t min_context_size, size_t init_block_size,
+				 size_t max_block_size)
+{
+	if (likely(min_context_size == 0 && name != NULL &&
+			   (parent == NULL ||
+				(parent->magic == MCXT_CONTEXT_MAGIC && parent->limit == NULL))))
+	{
+		aset_freelist *fl = NULL;
+		mcxt_aset  *set;
+
+		if (init_block_size == MCXT_DEFAULT_INITSIZE)
+			fl = &aset_context_freelists[0];
+		else if (init_block_size == MCXT_SMALL_INITSIZE)
+			fl = &aset_context_freelists[1];
+		if (fl != NULL && (set = fl->first) != NULL && set->max_block_size == max_block_size)
+		{
+			fl->first = (mcxt_aset *) set->header.nextchild;
+			fl->num_free--;
+			MCXT_POOL_CREATE(set);
+			return mcxti_context_init(&set->header, MCXT_TYPE_ASET, &mcxti_aset_methods,
+									  parent, name);
+		}
+	}
+	return aset_create_general(parent, name, min_context_size, init_block_size, max_block_size);
 }
 
 /* ---- allocation slow paths ---------------------------------------------- */
@@ -417,8 +444,10 @@ aset_carve_remainder(mcxt_aset *set, mcxt_aset_block *block)
 }
 
 mcxt_noinline void *
-mcxti_aset_alloc_from_new_block(mcxt_aset *set, size_t size, int flags, unsigned idx)
+mcxti_aset_alloc_from_new_block(mcxt_aset *set, size_t size, int flags)
 {
+	/* the class is recomputed here: passing it would cost the fast path a move */
+	unsigned	idx = aset_free_index(size + MCXT_TAIL_ROOM);
 	mcxt_aset_block *block;
 	size_t		need = aset_chunk_size(idx) + MCXT_CHUNK_HDRSZ;
 	size_t		required = need + MCXT_ASET_BLOCKHDRSZ;
@@ -520,7 +549,7 @@ mcxti_aset_alloc_checked(mcxt_aset *set, size_t size, int flags)
 		}
 		else
 		{
-			p = mcxti_aset_alloc_from_new_block(set, size, flags, idx);
+			p = mcxti_aset_alloc_from_new_block(set, size, flags);
 			if (p == NULL)
 			{
 				CTX_LEAVE(&set->header);
@@ -595,7 +624,7 @@ mcxti_aset_free_slow(void *ptr, uint64_t hdr)
 static void
 aset_free(void *ptr, uint64_t hdr)
 {
-	aset_free_fast(ptr, hdr);
+	aset_free_fast(ptr, hdr, mcxti_aset_free_slow);
 }
 
 #if MCXT_ASET_CHECKED
@@ -780,7 +809,7 @@ aset_realloc(void *ptr, uint64_t hdr, size_t size, int flags)
 	if (newptr == NULL)
 		return NULL;			/* MCXT_ALLOC_NO_OOM; ptr stays valid */
 	memcpy(newptr, ptr, copy);
-	aset_free_fast(ptr, hdr);
+	aset_free_fast(ptr, hdr, mcxti_aset_free_slow);
 	return newptr;
 }
 
@@ -803,12 +832,26 @@ aset_get_chunk_space(const void *ptr, uint64_t hdr)
 
 /* ---- reset and delete --------------------------------------------------- */
 
-/* Forget every free chunk (11 plain stores; memset would be a rep stos). */
+/*
+ * Forget every free chunk.  Spelt out: gcc turns a loop (or a memset) of
+ * these 88 bytes into a rep stos, which costs more than the stores, while
+ * adjacent constant stores it merges into 16-byte ones.
+ */
 static inline void
 aset_clear_freelists(mcxt_aset *set)
 {
-	for (int i = 0; i < MCXT_ASET_NUM_FREELISTS; i++)
-		set->freelist[i] = NULL;
+	_Static_assert(MCXT_ASET_NUM_FREELISTS == 11, "one store per freelist below");
+	set->freelist[0] = NULL;
+	set->freelist[1] = NULL;
+	set->freelist[2] = NULL;
+	set->freelist[3] = NULL;
+	set->freelist[4] = NULL;
+	set->freelist[5] = NULL;
+	set->freelist[6] = NULL;
+	set->freelist[7] = NULL;
+	set->freelist[8] = NULL;
+	set->freelist[9] = NULL;
+	set->freelist[10] = NULL;
 }
 
 /* The part of a reset that has blocks other than the keeper to give back. */
@@ -845,8 +888,8 @@ aset_reset_blocks(mcxt_aset *set)
  * Give back every block but the keeper and rewind the keeper.  A context
  * that never grew past its keeper (the per-row case) costs a few stores.
  */
-static void
-aset_reset(mcxt_context *ctx)
+void
+mcxti_aset_reset(mcxt_context *ctx)
 {
 	mcxt_aset  *set = (mcxt_aset *) ctx;
 	mcxt_aset_block *keeper = mcxt_aset_keeper(set);
@@ -872,8 +915,8 @@ aset_release(mcxt_aset *set)
 	mcxti_block_free(set, set->keeper_size);
 }
 
-/* Give back every context parked on fl. */
-static void
+/* Give back every context parked on fl (rare: out of line). */
+static mcxt_noinline void
 aset_freelist_empty(aset_freelist *fl)
 {
 	while (fl->first != NULL)
@@ -892,32 +935,81 @@ aset_freelist_empty(aset_freelist *fl)
  * initial size and there is room, else given back.  As PostgreSQL, a full
  * list is emptied rather than trimmed, which keeps the oldest contexts and
  * the process memory map compact.
+ *
+ * A parked context is made ready for its next creation here: rewound, its
+ * freelists cleared, its accounting a new context's, so that reuse only
+ * pops it and links it in.  The generic layer has already run the
+ * callbacks (none are left), deleted the children and unlinked it.
  */
+static inline void
+aset_park(mcxt_aset *set, aset_freelist *fl)
+{
+	mcxt_context *ctx = &set->header;
+	mcxt_aset_block *keeper = mcxt_aset_keeper(set);
+
+	/* as aset_reset, with the keeper's chunks gone from the pool */
+	MCXT_POOL_DESTROY(set);
+	keeper->freeptr = aset_block_start(keeper);
+	MCXT_MEM_NOACCESS(keeper->freeptr, (size_t) (keeper->endptr - keeper->freeptr));
+	aset_clear_freelists(set);
+	set->next_block_size = set->init_block_size;
+	if (ctx->bytes_alloc != set->keeper_size)
+	{
+		/* it held more than its keeper once; otherwise all this is already so */
+		ctx->mem_allocated = set->keeper_size;
+		ctx->bytes_alloc = set->keeper_size;
+		ctx->bytes_freed = 0;
+		ctx->max_bytes_held = set->keeper_size;
+	}
+
+	/*
+	 * The generic layer unlinked it (parent and siblings NULL) and it has no
+	 * children or callbacks; mcxti_context_init sets name, ident and flags
+	 * when it is reused.
+	 */
+	ctx->magic = MCXT_CONTEXT_DEAD;
+	ctx->nextchild = (mcxt_context *) fl->first;	/* header is the first member */
+	fl->first = set;
+	fl->num_free++;
+}
+
+/* aset_delete of a context with more than its keeper, or one not to park */
+static mcxt_noinline void
+aset_delete_slow(mcxt_aset *set)
+{
+	mcxt_aset_block *keeper = mcxt_aset_keeper(set);
+	aset_freelist *fl;
+
+	if (set->blocks != keeper || keeper->next != NULL)
+		aset_reset_blocks(set);
+	if (set->freelist_index < 0)
+	{
+		aset_release(set);
+		return;
+	}
+	fl = &aset_context_freelists[set->freelist_index];
+	if (fl->num_free >= ASET_MAX_FREE_CONTEXTS)
+		aset_freelist_empty(fl);
+	aset_park(set, fl);
+}
+
 static void
 aset_delete(mcxt_context *ctx)
 {
 	mcxt_aset  *set = (mcxt_aset *) ctx;
+	mcxt_aset_block *keeper = mcxt_aset_keeper(set);
+	aset_freelist *fl;
 
-	aset_reset(ctx);
-	if (set->freelist_index >= 0)
+	if (likely(set->blocks == keeper && keeper->next == NULL && set->freelist_index >= 0))
 	{
-		aset_freelist *fl = &aset_context_freelists[set->freelist_index];
-
-		if (fl->num_free >= ASET_MAX_FREE_CONTEXTS)
-			aset_freelist_empty(fl);
-		MCXT_POOL_DESTROY(set);
-		ctx->magic = MCXT_CONTEXT_DEAD;
-		ctx->name = NULL;
-		ctx->ident = NULL;
-		ctx->parent = NULL;
-		ctx->prevchild = NULL;
-		ctx->firstchild = NULL;
-		ctx->nextchild = (mcxt_context *) fl->first;	/* header is the first member */
-		fl->first = set;
-		fl->num_free++;
-		return;
+		fl = &aset_context_freelists[set->freelist_index];
+		if (likely(fl->num_free < ASET_MAX_FREE_CONTEXTS))
+		{
+			aset_park(set, fl);
+			return;
+		}
 	}
-	aset_release(set);
+	aset_delete_slow(set);
 }
 
 void
@@ -1126,7 +1218,7 @@ const mcxt_methods mcxti_aset_methods = {
 	.alloc = aset_alloc,
 	.free_p = aset_free,
 	.realloc = aset_realloc,
-	.reset = aset_reset,
+	.reset = mcxti_aset_reset,
 	.delete_context = aset_delete,
 	.get_chunk_context = aset_get_chunk_context,
 	.get_chunk_space = aset_get_chunk_space,

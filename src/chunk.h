@@ -81,7 +81,7 @@
 #include <stdint.h>
 
 /* Bump when any struct or bit below changes meaning or position. */
-#define MCXT_LAYOUT_VERSION		5
+#define MCXT_LAYOUT_VERSION		6
 
 #define MCXT_MAXALIGN			8
 #define MCXT_ALIGN(len)			(((uintptr_t) (len) + (MCXT_MAXALIGN - 1)) & ~((uintptr_t) (MCXT_MAXALIGN - 1)))
@@ -260,12 +260,14 @@ typedef struct mcxt_aset
 	mcxt_context header;
 	mcxt_aset_block *blocks;
 	uint64_t   *freelist[MCXT_ASET_NUM_FREELISTS];	/* chunk headers */
+	/* 64 bits so that the fast path compares a request with it in memory */
+	uint64_t	alloc_chunk_limit;
 	uint32_t	init_block_size;
 	uint32_t	max_block_size;
 	uint32_t	next_block_size;
-	uint32_t	alloc_chunk_limit;
 	uint32_t	keeper_size;	/* bytes of the allocation holding header + keeper */
 	int32_t		freelist_index; /* which recycled-context list it goes to, or -1 */
+	uint32_t	pad;
 } mcxt_aset;
 
 #define MCXT_ASET_KEEPER_OFFSET MCXT_ALIGN(sizeof(mcxt_aset))

@@ -413,11 +413,39 @@ chunk_header(const char *op, const void *ptr)
 
 /* ---- allocation entry points --------------------------------------------- */
 
+#if !MCXT_ASET_CHECKED
+/*
+ * A Bump allocation in release builds, where its chunks have no header: a
+ * pointer bump in the active block.  A request of 0 or above the chunk
+ * limit, or one that does not fit, goes to bump.c by the method.
+ */
+static inline void *
+bump_alloc_inline(mcxt_context *ctx, size_t size)
+{
+	mcxt_bump  *set = (mcxt_bump *) ctx;
+	mcxt_bump_block *block = set->blocks;
+	char	   *p = block->freeptr;
+	size_t		n = MCXT_ALIGN(size);
+
+	if (likely(size - 1 < set->alloc_chunk_limit && (size_t) (block->endptr - p) >= n))
+	{
+		block->freeptr = p + n;
+		return p;
+	}
+	return ctx->methods->alloc(ctx, size, 0);
+}
+#endif
+
 void *
 mcxt_alloc(mcxt_context_t *ctx, size_t size)
 {
 	if (likely(ctx->type == MCXT_TYPE_ASET))
 		return aset_alloc_fast((mcxt_aset *) ctx, size, 0);
+#if !MCXT_ASET_CHECKED
+	/* read again (volatile), so that the test above stays one compare with memory */
+	if (((volatile mcxt_context *) ctx)->type == MCXT_TYPE_BUMP)
+		return bump_alloc_inline(ctx, size);
+#endif
 	return ctx->methods->alloc(ctx, size, 0);
 }
 
@@ -447,15 +475,24 @@ mcxt_alloc_extended(mcxt_context_t *ctx, size_t size, int flags)
 	return p;
 }
 
+/*
+ * What mcxt_free's inline AllocSet path does not take: another type (by
+ * its method), or an AllocSet chunk the fast path refused (a large chunk,
+ * or a bad pointer to report).
+ */
+static mcxt_noinline void
+free_dispatch(void *ptr, uint64_t hdr)
+{
+	if (mcxt_chunk_hdr_type(hdr) == MCXT_TYPE_ASET)
+		mcxti_aset_free_slow(ptr, hdr);
+	else
+		mcxti_methods[mcxt_chunk_hdr_type(hdr)]->free_p(ptr, hdr);
+}
+
 void
 mcxt_free(void *ptr)
 {
-	uint64_t	hdr = chunk_header("pfree", ptr);
-
-	if (likely(mcxt_chunk_hdr_type(hdr) == MCXT_TYPE_ASET))
-		aset_free_fast(ptr, hdr);
-	else
-		mcxti_methods[mcxt_chunk_hdr_type(hdr)]->free_p(ptr, hdr);
+	aset_free_fast(ptr, chunk_header("pfree", ptr), free_dispatch);
 }
 
 void *
@@ -496,14 +533,21 @@ mcxt_chunk_space(const void *ptr)
  * standard sizes are parked for reuse, so usually it is).  At level 3 the
  * whole subtree is checked before it is reset or deleted.
  */
-static void
+static mcxt_noinline mcxt_noreturn void
+check_live_failed(mcxt_context *ctx, const char *op)
+{
+	mcxti_error(MCXT_ERR_MISUSE, NULL, "%s called with an invalid (deleted?) memory context %p",
+				op, (void *) ctx);
+}
+
+/* Inlined into every tree operation; the error is out of line. */
+static inline __attribute__((always_inline)) void
 check_live(mcxt_context *ctx, const char *op)
 {
 	/* a tree operation is a safe point for a dump requested by signal */
 	mcxti_sigdump_poll();
 	if (unlikely(ctx == NULL || ctx->magic != MCXT_CONTEXT_MAGIC))
-		mcxti_error(MCXT_ERR_MISUSE, NULL, "%s called with an invalid (deleted?) memory context %p",
-					op, (void *) ctx);
+		check_live_failed(ctx, op);
 #if MCXT_DEBUG >= 3
 	if (mcxt_check(ctx) != 0)
 		mcxti_error(MCXT_ERR_CORRUPTION, ctx,
@@ -528,21 +572,6 @@ context_link(mcxt_context *ctx, mcxt_context *parent)
 		ctx->nextchild = NULL;
 }
 
-/*
- * A new context takes its parent's limit, and its first allocation is
- * charged to it (the creator asked with mcxti_limit_create_check).
- */
-static inline void
-context_init_limit(mcxt_context *ctx, mcxt_context *parent)
-{
-	ctx->limit = NULL;
-	if (parent != NULL && unlikely(parent->limit != NULL))
-	{
-		ctx->limit = parent->limit;
-		mcxti_limit_charge(ctx->limit, (size_t) ctx->mem_allocated);
-	}
-}
-
 static void
 context_unlink(mcxt_context *ctx)
 {
@@ -561,12 +590,27 @@ context_unlink(mcxt_context *ctx)
 	ctx->nextchild = NULL;
 }
 
-void
+/*
+ * The end of mcxti_context_init when there is a limit to charge or a dump
+ * to make, out of line so that the common case needs no stack frame.  A new
+ * context takes its parent's limit, and its first allocation is charged to
+ * it.
+ */
+static mcxt_noinline mcxt_context *
+context_init_finish(mcxt_context *ctx)
+{
+	/* the creator checked the limits with mcxti_limit_create_check */
+	if (ctx->limit != NULL)
+		mcxti_limit_charge(ctx->limit, (size_t) ctx->mem_allocated);
+	/* a safe point for a requested dump: the new context is complete and linked */
+	mcxti_sigdump_poll();
+	return ctx;
+}
+
+mcxt_context *
 mcxti_context_init(mcxt_context *ctx, unsigned type, const mcxt_methods *methods,
 				   mcxt_context *parent, const char *name)
 {
-	/* a safe point: the new context is not linked yet */
-	mcxti_sigdump_poll();
 	ctx->magic = MCXT_CONTEXT_MAGIC;
 	ctx->type = (uint8_t) type;
 	ctx->flags = 0;
@@ -576,7 +620,10 @@ mcxti_context_init(mcxt_context *ctx, unsigned type, const mcxt_methods *methods
 	ctx->ident = NULL;
 	ctx->reset_cbs = NULL;
 	context_link(ctx, parent);
-	context_init_limit(ctx, parent);
+	ctx->limit = parent != NULL ? parent->limit : NULL;
+	if (unlikely(ctx->limit != NULL || mcxti_sigdump_pending()))
+		return context_init_finish(ctx);
+	return ctx;
 }
 
 static void
@@ -592,11 +639,22 @@ run_callbacks(mcxt_context *ctx)
 	}
 }
 
+/*
+ * An AllocSet is reset without asking whether it is empty first: resetting
+ * an empty one is as cheap as the question (it rewinds the keeper), and the
+ * call is direct.
+ */
 static void
 reset_only(mcxt_context *ctx)
 {
 	run_callbacks(ctx);
-	if (!ctx->methods->is_empty(ctx))
+	if (likely(ctx->type == MCXT_TYPE_ASET))
+	{
+		CTX_ENTER(ctx, "MemoryContextReset");
+		mcxti_aset_reset(ctx);
+		CTX_LEAVE(ctx);
+	}
+	else if (!ctx->methods->is_empty(ctx))
 	{
 		CTX_ENTER(ctx, "MemoryContextReset");
 		ctx->methods->reset(ctx);
@@ -611,13 +669,32 @@ mcxt_reset_only(mcxt_context_t *ctx)
 	reset_only(ctx);
 }
 
-void
-mcxt_reset(mcxt_context_t *ctx)
+static mcxt_noinline void
+reset_general(mcxt_context *ctx)
 {
 	check_live(ctx, "MemoryContextReset");
 	if (ctx->firstchild != NULL)
 		mcxt_delete_children(ctx);
 	reset_only(ctx);
+}
+
+/*
+ * The per-row case, a live AllocSet without children or callbacks while no
+ * dump is pending, is one direct call (release builds: the checking levels
+ * mark the context busy, or check it, around the reset); the rest is in
+ * reset_general.
+ */
+void
+mcxt_reset(mcxt_context_t *ctx)
+{
+	if (likely(MCXT_DEBUG == 0 && ctx != NULL && ctx->magic == MCXT_CONTEXT_MAGIC &&
+			   ctx->type == MCXT_TYPE_ASET && !mcxti_sigdump_pending() &&
+			   ctx->firstchild == NULL && ctx->reset_cbs == NULL))
+	{
+		mcxti_aset_reset(ctx);
+		return;
+	}
+	reset_general(ctx);
 }
 
 void
@@ -629,20 +706,15 @@ mcxt_reset_children(mcxt_context_t *ctx)
 }
 
 /*
- * Delete one context that has no children.  Returns false, deleting
- * nothing, if its callbacks created children: those must go first.
+ * Delete one context that has no children, no callbacks left and no limit
+ * above it: fold its history into the parent, unlink it, and let its type
+ * release it.
  */
-static bool
-delete_leaf(mcxt_context *ctx)
+static inline void
+delete_unlimited(mcxt_context *ctx)
 {
 	mcxt_context *parent = ctx->parent;
 
-	run_callbacks(ctx);
-	if (ctx->firstchild != NULL)
-		return false;
-	/* the limits above see the whole context go; its blocks follow uncharged */
-	if (ctx->limit != NULL)
-		mcxti_limit_detach(ctx);
 	if (parent != NULL)
 	{
 		/* the parent's history keeps what its descendants ever held */
@@ -650,7 +722,7 @@ delete_leaf(mcxt_context *ctx)
 		parent->bytes_freed += ctx->bytes_alloc;
 	}
 	context_unlink(ctx);
-	if (ctx == thread_top)
+	if (unlikely(ctx == thread_top))
 	{
 		thread_top = NULL;
 		if (thread_entry != NULL)
@@ -664,6 +736,29 @@ delete_leaf(mcxt_context *ctx)
 		CTX_LEAVE(ctx);
 	}
 	ctx->methods->delete_context(ctx);
+}
+
+/* Delete one context that has no children and no callbacks left. */
+static inline void
+delete_childless(mcxt_context *ctx)
+{
+	/* the limits above see the whole context go; its blocks follow uncharged */
+	if (unlikely(ctx->limit != NULL))
+		mcxti_limit_detach(ctx);
+	delete_unlimited(ctx);
+}
+
+/*
+ * Delete one context that has no children.  Returns false, deleting
+ * nothing, if its callbacks created children: those must go first.
+ */
+static bool
+delete_leaf(mcxt_context *ctx)
+{
+	run_callbacks(ctx);
+	if (ctx->firstchild != NULL)
+		return false;
+	delete_childless(ctx);
 	return true;
 }
 
@@ -671,12 +766,11 @@ delete_leaf(mcxt_context *ctx)
  * Delete ctx and its subtree bottom-up without recursion: descend to a
  * leaf, delete it, continue from its parent.
  */
-void
-mcxt_delete(mcxt_context_t *ctx)
+static mcxt_noinline void
+delete_subtree(mcxt_context *ctx)
 {
 	mcxt_context *curr = ctx;
 
-	check_live(ctx, "MemoryContextDelete");
 	for (;;)
 	{
 		mcxt_context *parent;
@@ -690,6 +784,38 @@ mcxt_delete(mcxt_context_t *ctx)
 			break;
 		curr = parent;
 	}
+}
+
+static mcxt_noinline void
+delete_general(mcxt_context *ctx)
+{
+	check_live(ctx, "MemoryContextDelete");
+	if (ctx->firstchild == NULL && ctx->reset_cbs == NULL)
+	{
+		/* a leaf with no callbacks: no tree walk */
+		delete_childless(ctx);
+		return;
+	}
+	delete_subtree(ctx);
+}
+
+/*
+ * The common case, a live leaf with no callbacks outside any limited
+ * subtree while no dump is pending (at level 3 every delete checks the
+ * tree first), is taken here without a stack frame; everything else,
+ * errors included, in delete_general.
+ */
+void
+mcxt_delete(mcxt_context_t *ctx)
+{
+	if (likely(MCXT_DEBUG < 3 && !mcxti_sigdump_pending() && ctx != NULL &&
+			   ctx->magic == MCXT_CONTEXT_MAGIC && ctx->firstchild == NULL &&
+			   ctx->reset_cbs == NULL && ctx->limit == NULL))
+	{
+		delete_unlimited(ctx);
+		return;
+	}
+	delete_general(ctx);
 }
 
 void

@@ -58,8 +58,8 @@ extern const mcxt_methods *const mcxti_methods[16] MCXT_HIDDEN;
 /* The calling thread's top context, or NULL if it has none (never creates one). */
 mcxt_context *mcxti_thread_top(void) MCXT_HIDDEN;
 
-/* Link a fresh context into the tree and fill the generic header fields. */
-void		mcxti_context_init(mcxt_context *ctx, unsigned type, const mcxt_methods *methods,
+/* Link a fresh context into the tree and fill the generic header fields; returns ctx. */
+mcxt_context *mcxti_context_init(mcxt_context *ctx, unsigned type, const mcxt_methods *methods,
 							   mcxt_context *parent, const char *name) MCXT_HIDDEN;
 
 /* Report an error through the handler; never returns. */
@@ -439,6 +439,13 @@ void		mcxti_sigdump_run(void) MCXT_HIDDEN;
  * acquisition, tree operations), never from the chunk fast paths.  One
  * relaxed load and a compare when nothing is pending.
  */
+/* Whether a dump has been requested that this thread has not made yet. */
+static inline bool
+mcxti_sigdump_pending(void)
+{
+	return __atomic_load_n(&mcxti_sigdump_requests, __ATOMIC_RELAXED) != mcxti_sigdump_seen;
+}
+
 static inline void
 mcxti_sigdump_poll(void)
 {
