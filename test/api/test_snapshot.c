@@ -16,6 +16,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "../testhelper.h"
 
+#include <pthread.h>
 #include <stdint.h>
 
 #include "chunk.h"				/* MCXT_ASET_BLOCKHDRSZ */
@@ -418,6 +419,57 @@ test_bad_arguments(void)
 	mcxt_delete(ctx);
 }
 
+/* Each thread snapshots its own tree of n contexts, many times; bad results are counted. */
+typedef struct snap_thread
+{
+	int			ncontexts;
+	int			bad;
+} snap_thread;
+
+static void *
+snapshot_worker(void *arg)
+{
+	snap_thread *st = arg;
+	mcxt_context_t *root = mcxt_aset_create(mcxt_top(), "W", MCXT_SMALL_SIZES);
+	char		name[32][16];
+
+	for (int i = 0; i < st->ncontexts; i++)
+	{
+		snprintf(name[i], sizeof(name[i]), "c%02d", st->ncontexts - i);
+		(void) mcxt_alloc(mcxt_aset_create(root, name[i], MCXT_SMALL_SIZES), 10);
+	}
+	for (int k = 0; k < 200; k++)
+	{
+		mcxt_snapshot_t *snap = mcxt_snapshot(root);
+
+		if (mcxt_snapshot_count(snap) != (size_t) st->ncontexts + 1)
+			st->bad++;
+		/* sorted by path: W, W/c01, W/c02, ... */
+		for (size_t i = 1; i < mcxt_snapshot_count(snap); i++)
+			if (strcmp(mcxt_snapshot_entry(snap, i - 1)->path, mcxt_snapshot_entry(snap, i)->path) >= 0)
+				st->bad++;
+		mcxt_snapshot_free(snap);
+	}
+	mcxt_delete(root);			/* before the names on this stack go */
+	return NULL;
+}
+
+/* Snapshots taken by several threads at once do not disturb each other. */
+static void
+test_threads(void)
+{
+	pthread_t	t[3];
+	snap_thread st[3] = {{5, 0}, {17, 0}, {31, 0}};
+
+	for (int i = 0; i < 3; i++)
+		REQUIRE(pthread_create(&t[i], NULL, snapshot_worker, &st[i]) == 0);
+	for (int i = 0; i < 3; i++)
+	{
+		pthread_join(t[i], NULL);
+		CHECK_EQ(st[i].bad, 0);
+	}
+}
+
 static const mcxt_snapshot_site_t *
 find_site(const mcxt_snapshot_t *snap, const char *func, int line)
 {
@@ -517,6 +569,7 @@ main(void)
 	RUN(test_diff_to_file);
 	RUN(test_bad_arguments);
 	RUN(test_sites);
+	RUN(test_threads);
 	mcxt_thread_cleanup();
 	return th_report();
 }
