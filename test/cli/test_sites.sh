@@ -55,6 +55,14 @@ stop_target
 CORE=$WORK/core
 [ "$(truth count)" = "$COUNT" ] || fail "the seeded replay leaked $(truth count), not $COUNT"
 
+run "$MCXT" info "$CORE"
+expect_rc 0 "info"
+out_has "^  build: MCXT_DEBUG [0-9]+, requested sizes in chunk headers.*, tail room (8|9), allocation sites \([0-9]+ in its table\)\$" "info: the registry says sites"
+run "$MCXT" info "$CORE" --json
+expect_rc 0 "info --json"
+json_valid "info --json"
+out_has "\"flavour\":\{\"debug\":[0-9]+,\"checked\":true,\"valgrind\":(true|false),\"asan\":false,\"tail_room\":(8|9),\"sites\":true,\"nsites\":[0-9]+\}" "info JSON: the flavour"
+
 run "$MCXT" leaks "$CORE" --top 3
 expect_rc 0 "leaks"
 out_has "^  1  TopMemoryContext +256 +$COUNT " "the leak ranked first"
@@ -92,6 +100,10 @@ out_has "\"site\":\{\"site_id\":[0-9]+,\"file\":\"[^\"]*/examples/redo_leak\.c\"
 start "$REDO_LEAK"
 take_gcore
 stop_target
+run "$MCXT" info "$WORK/core"
+expect_rc 0 "info on a plain build"
+out_has "^  build: MCXT_DEBUG [0-9]+" "plain: the build line"
+out_lacks "allocation sites" "plain: no sites in the build line"
 run "$MCXT" leaks "$WORK/core" --by-site
 expect_rc 1 "--by-site on a plain build"
 err_has "no allocation sites in this image \(the program was not built with MCXT_SITES\)" "plain: the reason"

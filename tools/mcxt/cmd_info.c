@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../../src/chunk.h"
 #include "image_reader.h"
 #include "registry.h"
 #include "walk.h"
@@ -263,6 +264,23 @@ info_pg_json(const info_pg *pg)
 		   pg->partial ? "true" : "false");
 }
 
+/* How the library was built, as its registry says (layout 4+). */
+static void
+info_flavour_text(const registry_info *ri)
+{
+	uint32_t	f = ri->flavour;
+
+	printf("  build: MCXT_DEBUG %u%s%s%s, tail room %u",
+		   f & MCXT_FLAVOUR_DEBUG_MASK,
+		   (f & MCXT_FLAVOUR_CHECKED) ? ", requested sizes in chunk headers" : "",
+		   (f & MCXT_FLAVOUR_VALGRIND) ? ", Valgrind" : "",
+		   (f & MCXT_FLAVOUR_ASAN) ? ", AddressSanitizer" : "",
+		   (f >> MCXT_FLAVOUR_TAIL_SHIFT) & 0xff);
+	if (f & MCXT_FLAVOUR_SITES)
+		printf(", allocation sites (%u in its table)", ri->nsites);
+	printf("\n");
+}
+
 static void
 info_text(image_t *im, const info_summary *s, const registry_info *ri, bool have_reg)
 {
@@ -368,6 +386,8 @@ info_text(image_t *im, const info_summary *s, const registry_info *ri, bool have
 			   ri->by_symbol ? ri->symbol_file : "", "",
 			   ri->layout_version, ri->layout_matches ? "" : " (UNKNOWN to this mcxt)",
 			   ri->nthreads);
+		if (ri->has_flavour)
+			info_flavour_text(ri);
 		for (size_t i = 0; i < ri->nthreads_read; i++)
 			printf("  tid %-8lld top context %#llx\n", (long long) ri->threads[i].tid,
 				   (unsigned long long) ri->threads[i].top);
@@ -474,7 +494,17 @@ info_json(image_t *im, const info_summary *s, const registry_info *ri, bool have
 		for (size_t i = 0; i < ri->nthreads_read; i++)
 			printf("%s{\"tid\":%lld,\"top\":%llu}", i ? "," : "", (long long) ri->threads[i].tid,
 				   (unsigned long long) ri->threads[i].top);
-		printf("]}");
+		printf("]");
+		if (ri->has_flavour)
+			printf(",\"flavour\":{\"debug\":%u,\"checked\":%s,\"valgrind\":%s,\"asan\":%s,"
+				   "\"tail_room\":%u,\"sites\":%s,\"nsites\":%u}",
+				   ri->flavour & MCXT_FLAVOUR_DEBUG_MASK,
+				   (ri->flavour & MCXT_FLAVOUR_CHECKED) ? "true" : "false",
+				   (ri->flavour & MCXT_FLAVOUR_VALGRIND) ? "true" : "false",
+				   (ri->flavour & MCXT_FLAVOUR_ASAN) ? "true" : "false",
+				   (ri->flavour >> MCXT_FLAVOUR_TAIL_SHIFT) & 0xff,
+				   (ri->flavour & MCXT_FLAVOUR_SITES) ? "true" : "false", ri->nsites);
+		printf("}");
 	}
 	else
 		printf("null");

@@ -36,6 +36,10 @@ registry_read(image_t *im, uint64_t addr, registry_info *ri)
 	ri->found = true;
 	ri->addr = addr;
 	ri->layout_version = reg.layout_version;
+	/* layouts before 4 had padding where the flavour is */
+	ri->has_flavour = reg.layout_version >= 4;
+	ri->flavour = ri->has_flavour ? reg.flavour : 0;
+	ri->nsites = ri->has_flavour && reg.layout_version <= MCXT_LAYOUT_VERSION ? reg.nsites : 0;
 	ri->sizeof_context = reg.sizeof_context;
 	ri->sizeof_aset = reg.sizeof_aset;
 	ri->sizeof_aset_block = reg.sizeof_aset_block;

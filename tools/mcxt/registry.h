@@ -39,6 +39,9 @@ typedef struct registry_info
 	uint32_t	sizeof_aset_block;
 	uint32_t	chunk_hdrsz;
 	bool		layout_matches; /* every field equals this tool's src/chunk.h */
+	bool		has_flavour;	/* layout 4+: the registry records the build */
+	uint32_t	flavour;		/* MCXT_FLAVOUR_* (src/chunk.h) */
+	uint32_t	nsites;			/* allocation sites interned (MCXT_SITES builds) */
 	uint32_t	nthreads;		/* as the registry says */
 	registry_thread *threads;	/* as walked */
 	size_t		nthreads_read;
