@@ -569,6 +569,48 @@ test_soft_callback_allocates(void)
 	th_set_note("%s", "");
 }
 
+/* A callback may remove its own limit, or change another, while callbacks run. */
+static mcxt_context_t *outer_ctx;
+
+static void
+remove_self_cb(mcxt_context_t *ctx, size_t held, size_t soft, void *arg)
+{
+	(void) held;
+	(void) soft;
+	(*(int *) arg)++;
+	CHECK(mcxt_set_limit(ctx, 0, 0, NULL, NULL));
+	/* the outer limit's soft limit goes up, so its pending crossing is withdrawn */
+	CHECK(mcxt_set_limit(outer_ctx, 0, 100 * 1024 * KB, count_cb, arg));
+}
+
+static void
+test_soft_callback_changes_limits(void)
+{
+	mcxt_context_t *outer;
+	mcxt_context_t *inner;
+	int			calls = 0;
+	mcxt_limit_info_t li;
+
+	begin();
+	outer = mcxt_aset_create(mcxt_top(), "outer", MCXT_DEFAULT_SIZES);
+	inner = mcxt_aset_create(outer, "inner", MCXT_DEFAULT_SIZES);
+	outer_ctx = outer;
+	REQUIRE(mcxt_set_limit(outer, 0, 40 * KB, count_cb, &calls));
+	REQUIRE(mcxt_set_limit(inner, 0, 30 * KB, remove_self_cb, &calls));
+	/* one large chunk crosses both; inner's callback (innermost first) runs, then none */
+	(void) mcxt_alloc(inner, 50 * KB);
+	CHECK_EQ(calls, 1);
+	CHECK(!mcxt_get_limit(inner, &li));
+	CHECK(mcxt_limited_ancestor(inner) == outer);
+	CHECK(mcxt_get_limit(outer, &li));
+	CHECK_EQ(li.soft, 100 * 1024 * KB);
+	check_exact(outer);
+	(void) mcxt_alloc(inner, 50 * KB);
+	CHECK_EQ(calls, 1);
+	check_exact(outer);
+	end();
+}
+
 /* ---- reparenting --------------------------------------------------------- */
 
 static void
@@ -721,6 +763,7 @@ main(void)
 	RUN(test_set_limit_rules);
 	RUN(test_soft_once_per_crossing);
 	RUN(test_soft_callback_allocates);
+	RUN(test_soft_callback_changes_limits);
 	RUN(test_reparent);
 	RUN(test_stats);
 	return th_report();
