@@ -299,6 +299,18 @@ mcxti_check_create(mcxt_context *parent, const char *name, size_t *min_context_s
 
 /* sites.c ----------------------------------------------------------------- */
 
+/*
+ * A site's file as the text reports print it: without its directories, as
+ * compilers print file names in diagnostics (JSON keeps the full path).
+ */
+static inline const char *
+mcxti_site_basename(const char *file)
+{
+	const char *slash = file != NULL ? strrchr(file, '/') : NULL;
+
+	return slash != NULL ? slash + 1 : (file != NULL ? file : "?");
+}
+
 #if MCXT_SITES
 extern MCXT_API _Thread_local mcxt_site_t *mcxt_site_pending;
 

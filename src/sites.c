@@ -433,15 +433,6 @@ site_collect(mcxt_context *ctx, bool recurse, site_list *l)
 	return 0;
 }
 
-/* "file:line", the file without its directories, as compilers print it. */
-static const char *
-site_basename(const char *file)
-{
-	const char *slash = file != NULL ? strrchr(file, '/') : NULL;
-
-	return slash != NULL ? slash + 1 : (file != NULL ? file : "?");
-}
-
 int
 mcxt_sites_report(mcxt_context_t *ctx, bool recurse, int max_sites, FILE *out)
 {
@@ -469,7 +460,7 @@ mcxt_sites_report(mcxt_context_t *ctx, bool recurse, int max_sites, FILE *out)
 		else
 			fprintf(out, "%14llu %10llu %14llu  %s:%d (%s)\n",
 					(unsigned long long) s->bytes, (unsigned long long) s->chunks,
-					(unsigned long long) s->space, site_basename(s->file), s->line, s->func);
+					(unsigned long long) s->space, mcxti_site_basename(s->file), s->line, s->func);
 	}
 	if (shown < l.n)
 	{

@@ -778,7 +778,7 @@ diff_text(const mcxt_snapshot_t *a, const mcxt_snapshot_t *b, const diff_row *ro
 				signed_str(r->d_chunks, s2, sizeof(s2)),
 				r->b ? "now" : "was",
 				(unsigned long long) e->space, (unsigned long long) e->bytes,
-				(unsigned long long) e->chunks, e->file, e->line, e->func);
+				(unsigned long long) e->chunks, mcxti_site_basename(e->file), e->line, e->func);
 		if (r->status == DIFF_NEW || r->status == DIFF_REMOVED)
 			fprintf(out, " (%s)", diff_status_names[r->status]);
 		fputc('\n', out);
