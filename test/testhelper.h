@@ -167,6 +167,28 @@ th_report(void)
 	return th_failed == 0 ? 0 : 1;
 }
 
+/* ---- captured output ------------------------------------------------------ */
+
+/*
+ * All of f (a tmpfile the code under test wrote to) as a string, and f
+ * closed: for checking what the stats and report functions print.  The
+ * buffer is static and reused by the next call; output past 64 kB is cut.
+ */
+static char th_slurp_buf[64 * 1024];
+
+static TH_UNUSED const char *
+th_slurp(FILE *f)
+{
+	size_t		n;
+
+	fflush(f);
+	rewind(f);
+	n = fread(th_slurp_buf, 1, sizeof(th_slurp_buf) - 1, f);
+	th_slurp_buf[n] = '\0';
+	fclose(f);
+	return th_slurp_buf;
+}
+
 /* ---- catching library errors -------------------------------------------- */
 
 static jmp_buf th_err_jmp;

@@ -15,21 +15,6 @@
 #include <mcxt/palloc.h>
 #include <unistd.h>
 
-static char outbuf[64 * 1024];
-
-/* Read all of f (rewound) into outbuf. */
-static const char *
-slurp(FILE *f)
-{
-	size_t		n;
-
-	fflush(f);
-	rewind(f);
-	n = fread(outbuf, 1, sizeof(outbuf) - 1, f);
-	outbuf[n] = '\0';
-	fclose(f);
-	return outbuf;
-}
 
 static const char *
 stats_text(mcxt_context_t *ctx, int max_level, int max_children)
@@ -39,7 +24,7 @@ stats_text(mcxt_context_t *ctx, int max_level, int max_children)
 	if (f == NULL)
 		return "";
 	mcxt_stats_print(ctx, max_level, max_children, f);
-	return slurp(f);
+	return th_slurp(f);
 }
 
 /* Run fn with file descriptor fd (1 or 2) redirected to a temporary file. */
@@ -58,7 +43,7 @@ capture_fd(int fd, void (*fn) (mcxt_context_t *), mcxt_context_t *ctx)
 	fflush(fd == 1 ? stdout : stderr);
 	dup2(saved, fd);
 	close(saved);
-	return slurp(f);
+	return th_slurp(f);
 }
 
 /* Append one expected stats line. */
@@ -788,7 +773,7 @@ stats_json(mcxt_context_t *ctx, int *rc)
 	if (f == NULL)
 		return "";
 	*rc = mcxt_stats_json(ctx, f);
-	return slurp(f);
+	return th_slurp(f);
 }
 
 /* What the JSON must say about one context. */

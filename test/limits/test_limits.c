@@ -696,20 +696,6 @@ test_reparent(void)
 
 /* ---- statistics ---------------------------------------------------------- */
 
-static char outbuf[64 * 1024];
-
-static const char *
-slurp(FILE *f)
-{
-	size_t		n;
-
-	fflush(f);
-	rewind(f);
-	n = fread(outbuf, 1, sizeof(outbuf) - 1, f);
-	outbuf[n] = '\0';
-	fclose(f);
-	return outbuf;
-}
 
 static void
 test_stats(void)
@@ -731,7 +717,7 @@ test_stats(void)
 	f = tmpfile();
 	REQUIRE(f != NULL);
 	mcxt_stats_print(q, 100, 100, f);
-	out = slurp(f);
+	out = th_slurp(f);
 	CHECK_MSG(strncmp(out, "query: 8192 total in 1 blocks; ", 31) == 0, "got: %s", out);
 	snprintf(expect, sizeof(expect),
 			 " used; limit 1048576 hard, 524288 soft, 16384 held: SELECT 1\n  op: ");
@@ -742,7 +728,7 @@ test_stats(void)
 	f = tmpfile();
 	REQUIRE(f != NULL);
 	CHECK_EQ(mcxt_stats_json(q, f), 0);
-	out = slurp(f);
+	out = th_slurp(f);
 	CHECK(strstr(out, "\"max_bytes_held\":8192,\"limit\":{\"hard\":1048576,\"soft\":524288,"
 				  "\"held\":16384,\"peak\":16384,\"soft_crossings\":0,\"hard_refusals\":1}}") != NULL);
 	/* only the limited context has the key */

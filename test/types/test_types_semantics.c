@@ -13,19 +13,6 @@
 
 #include <mcxt/palloc.h>
 
-static char outbuf[65536];
-
-static const char *
-slurp(FILE *f)
-{
-	size_t		n;
-
-	rewind(f);
-	n = fread(outbuf, 1, sizeof(outbuf) - 1, f);
-	outbuf[n] = '\0';
-	fclose(f);
-	return outbuf;
-}
 
 static void
 test_generation_frees_empty_blocks(void)
@@ -347,7 +334,7 @@ test_stats_type_names(void)
 	f = tmpfile();
 	REQUIRE(f != NULL);
 	REQUIRE(mcxt_stats_json(root, f) == 0);
-	text = slurp(f);
+	text = th_slurp(f);
 	CHECK(strstr(text, "\"name\":\"G\"") != NULL);
 	CHECK(strstr(text, "\"type\":\"Generation\"") != NULL);
 	CHECK(strstr(text, "\"type\":\"Slab\"") != NULL);
@@ -356,7 +343,7 @@ test_stats_type_names(void)
 	f = tmpfile();
 	REQUIRE(f != NULL);
 	mcxt_stats_print(root, 100, 100, f);
-	text = slurp(f);
+	text = th_slurp(f);
 	CHECK(strstr(text, "  G: ") != NULL);
 	CHECK(strstr(text, "  S: ") != NULL);
 	CHECK(strstr(text, "  B: ") != NULL);
