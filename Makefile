@@ -1,6 +1,7 @@
 # The two commands a fresh clone needs:
 #   make demo    build, run the leaking example, take its core, diagnose it
-#   make check   build and run every test: release, ASan+UBSan, valgrind with
+#   make check   build and run every test: release (including the tests that
+#                read a real PostgreSQL 15 server's cores), ASan+UBSan, valgrind with
 #                mempool annotations, a level-3 checking build, and the fuzzers
 #                for a bounded time
 # Everything is built by CMake in build directories under build/.
