@@ -718,10 +718,16 @@ aset_realloc_large(mcxt_aset *set, mcxt_aset_block *block, void *ptr, uint64_t h
 		newblock = mcxti_ctx_source_realloc(&set->header, block, old_block_size, new_block_size);
 		if (newblock == NULL)
 		{
+			/*
+			 * The block is untouched, so is the tail (sentinel and site
+			 * word): only close again what was opened for the copy.
+			 * mcxti_chunk_mark_tail would re-stamp the site word with this
+			 * repalloc's site, and the chunk still belongs to its maker.
+			 */
 			MCXT_MEM_NOACCESS((char *) ptr - MCXT_CHUNK_HDRSZ, MCXT_CHUNK_HDRSZ);
 			if (known)
-				mcxti_chunk_mark_tail(ptr, old_req,
-							   (size_t) (block->endptr - (char *) ptr));
+				MCXT_MEM_NOACCESS((char *) ptr + old_req,
+								  (size_t) (block->endptr - ((char *) ptr + old_req)));
 			return mcxti_oom(&set->header, size, flags);
 		}
 		newptr = aset_block_start(newblock) + MCXT_CHUNK_HDRSZ;

@@ -196,6 +196,41 @@ test_realloc_moves_site(void)
 	mcxt_delete(ctx);
 }
 
+/*
+ * A repalloc that fails under MCXT_ALLOC_NO_OOM leaves the old chunk as it
+ * was, its site included: the chunk still belongs to the line that made it,
+ * not to the repalloc that could not move it.  A large (external) chunk is
+ * reallocated as a block, so the injected fault hits its block's realloc.
+ */
+static void
+test_failed_realloc_keeps_site(void)
+{
+	mcxt_context_t *ctx = mcxt_aset_create(mcxt_top(), "failed realloc", MCXT_DEFAULT_SIZES);
+	mcxt_site_stats_t s;
+	seen		v;
+	int			lbig;
+	void	   *q;
+	char	   *p = mcxt_alloc(ctx, 100000); lbig = __LINE__;
+
+	memset(p, 'y', 100000);
+	mcxt_fault_inject(1, true);
+	q = mcxt_realloc_extended(p, 200000, MCXT_ALLOC_NO_OOM);
+	mcxt_fault_inject(0, false);
+	REQUIRE(q == NULL);
+	CHECK(p[0] == 'y' && p[99999] == 'y');
+	REQUIRE(mcxt_chunk_site(p, &s));
+	CHECK_EQ(s.line, lbig);
+	CHECK_STR(s.func, "test_failed_realloc_keeps_site");
+	CHECK_EQ(sites_of(ctx, false, &v), 1);
+	REQUIRE(find_site(&v, __func__, lbig) != NULL);
+	CHECK_EQ(find_site(&v, __func__, lbig)->bytes, 100000);
+	/* the chunk is intact: it can still be reallocated and freed */
+	p = mcxt_realloc(p, 150000);
+	CHECK(p[0] == 'y' && p[99999] == 'y');
+	mcxt_free(p);
+	mcxt_delete(ctx);
+}
+
 /* Every context type, aligned chunks, and the palloc.h string helpers. */
 static void
 test_types(void)
@@ -386,6 +421,7 @@ main(void)
 	RUN(test_two_sites);
 	RUN(test_free_leaves_report);
 	RUN(test_realloc_moves_site);
+	RUN(test_failed_realloc_keeps_site);
 	RUN(test_types);
 	RUN(test_unknown_site);
 	RUN(test_error_clears_site);
