@@ -543,13 +543,22 @@ extern MCXT_API _Thread_local mcxt_site_t *mcxt_site_pending;
 
 #define MCXT_SITE_HERE \
 	(__extension__ ({ static mcxt_site_t mcxt_site_ = {__FILE__, __func__, __LINE__, 0}; &mcxt_site_; }))
-/* Run call with the site set, restoring the previous one (nested calls). */
-#define MCXT_SITE_CALL(type, call) \
-	(__extension__ ({ mcxt_site_t *mcxt_site_prev_ = mcxt_site_pending; \
+/*
+ * Run call with the site set, restoring the previous one (nested calls).
+ * The temporaries are named with __COUNTER__, unique per expansion: a call
+ * nested in another's arguments, palloc(strlen(pstrdup(x))), would
+ * otherwise declare the same names inside their own scope, which -Wshadow
+ * reports in the user's code.  Two levels, so that __COUNTER__ is expanded
+ * before it is pasted.
+ */
+#define MCXT_SITE_CALL(type, call)	MCXT_SITE_CALL_(type, call, __COUNTER__)
+#define MCXT_SITE_CALL_(type, call, n)	MCXT_SITE_CALL__(type, call, n)
+#define MCXT_SITE_CALL__(type, call, n) \
+	(__extension__ ({ mcxt_site_t *mcxt_site_prev_##n = mcxt_site_pending; \
 		mcxt_site_pending = MCXT_SITE_HERE; \
-		type mcxt_site_ret_ = (call); \
-		mcxt_site_pending = mcxt_site_prev_; \
-		mcxt_site_ret_; }))
+		type mcxt_site_ret_##n = (call); \
+		mcxt_site_pending = mcxt_site_prev_##n; \
+		mcxt_site_ret_##n; }))
 
 #define mcxt_alloc(ctx, size)			MCXT_SITE_CALL(void *, mcxt_alloc((ctx), (size)))
 #define mcxt_alloc_zero(ctx, size)		MCXT_SITE_CALL(void *, mcxt_alloc_zero((ctx), (size)))
