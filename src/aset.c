@@ -316,8 +316,9 @@ aset_create_general(mcxt_context *parent, const char *name, size_t min_context_s
 	set->header.mem_allocated = first_size;
 	set->header.bytes_alloc = first_size;
 	set->header.max_bytes_held = first_size;
-	mcxti_context_init(&set->header, MCXT_TYPE_ASET, &mcxti_aset_methods, parent, name);
+	/* registered first: the end of mcxti_context_init may dump (walk) it */
 	MCXT_POOL_CREATE(set);
+	mcxti_context_init(&set->header, MCXT_TYPE_ASET, &mcxti_aset_methods, parent, name);
 	mcxti_limit_after(&set->header);
 	return &set->header;
 }

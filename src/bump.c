@@ -97,8 +97,9 @@ mcxt_bump_create(mcxt_context_t *parent, const char *name,
 	set->header.mem_allocated = first_size;
 	set->header.bytes_alloc = first_size;
 	set->header.max_bytes_held = first_size;
-	mcxti_context_init(&set->header, MCXT_TYPE_BUMP, &mcxti_bump_methods, parent, name);
+	/* registered first: the end of mcxti_context_init may dump (walk) it */
 	MCXT_POOL_CREATE(set);
+	mcxti_context_init(&set->header, MCXT_TYPE_BUMP, &mcxti_bump_methods, parent, name);
 	mcxti_limit_after(&set->header);
 	return &set->header;
 }

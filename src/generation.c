@@ -164,9 +164,10 @@ mcxt_generation_create(mcxt_context_t *parent, const char *name,
 	set->header.mem_allocated = first_size;
 	set->header.bytes_alloc = first_size;
 	set->header.max_bytes_held = first_size;
+	/* registered first: the end of mcxti_context_init may dump (walk) it */
+	MCXT_POOL_CREATE(set);
 	mcxti_context_init(&set->header, MCXT_TYPE_GENERATION, &mcxti_generation_methods,
 					   parent, name);
-	MCXT_POOL_CREATE(set);
 	mcxti_limit_after(&set->header);
 	return &set->header;
 }

@@ -602,7 +602,11 @@ context_init_finish(mcxt_context *ctx)
 	/* the creator checked the limits with mcxti_limit_create_check */
 	if (ctx->limit != NULL)
 		mcxti_limit_charge(ctx->limit, (size_t) ctx->mem_allocated);
-	/* a safe point for a requested dump: the new context is complete and linked */
+	/*
+	 * A safe point for a requested dump: the new context is complete, linked
+	 * and registered with the memory tool (every creator calls
+	 * mcxti_context_init last, after MCXT_POOL_CREATE).
+	 */
 	mcxti_sigdump_poll();
 	return ctx;
 }

@@ -58,7 +58,12 @@ extern const mcxt_methods *const mcxti_methods[16] MCXT_HIDDEN;
 /* The calling thread's top context, or NULL if it has none (never creates one). */
 mcxt_context *mcxti_thread_top(void) MCXT_HIDDEN;
 
-/* Link a fresh context into the tree and fill the generic header fields; returns ctx. */
+/*
+ * Link a fresh context into the tree and fill the generic header fields;
+ * returns ctx.  Its end is a safe point for a requested dump, which walks
+ * the new context: call it last, once the context is complete and
+ * registered with the memory tool (MCXT_POOL_CREATE).
+ */
 mcxt_context *mcxti_context_init(mcxt_context *ctx, unsigned type, const mcxt_methods *methods,
 							   mcxt_context *parent, const char *name) MCXT_HIDDEN;
 

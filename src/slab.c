@@ -163,8 +163,9 @@ mcxt_slab_create(mcxt_context_t *parent, const char *name, size_t block_size,
 	slab->header.mem_allocated = header_size;
 	slab->header.bytes_alloc = header_size;
 	slab->header.max_bytes_held = header_size;
-	mcxti_context_init(&slab->header, MCXT_TYPE_SLAB, &mcxti_slab_methods, parent, name);
+	/* registered first: the end of mcxti_context_init may dump (walk) it */
 	MCXT_POOL_CREATE(slab);
+	mcxti_context_init(&slab->header, MCXT_TYPE_SLAB, &mcxti_slab_methods, parent, name);
 	mcxti_limit_after(&slab->header);
 	return &slab->header;
 }

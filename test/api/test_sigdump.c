@@ -21,6 +21,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#if defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#endif
+#endif
+#ifndef RUNNING_ON_VALGRIND
+#define RUNNING_ON_VALGRIND 0
+#define VALGRIND_MEMPOOL_EXISTS(pool) 0
+#endif
+
 static char dump_path[64];
 static char usr1_header[80];	/* ": memory context statistics (signal N, request " */
 static pthread_t main_thread;
@@ -197,6 +207,137 @@ test_each_safe_point(void)
 	CHECK_EQ(count_of(read_dump(), "mcxt: "), ++dumps);
 	/* the dump came before the delete: the context is in it */
 	CHECK_EQ(count_of(read_dump(), "\n  SafePoints: "), dumps);
+}
+
+/*
+ * A request that arrives while a context is being created, after its first
+ * block was obtained (the block acquisition's own safe point had nothing to
+ * do), is served at the end of the create, when the new context must be
+ * complete, linked and, in an MCXT_VALGRIND build, registered with valgrind
+ * as a mempool: the dump walks it.  The block source below sends the signal
+ * from inside the create, for every type and for an AllocSet that takes the
+ * general path (sizes with no recycle list), and remembers the block it
+ * returned, which is where the new context (the pool) lives.  The dump goes
+ * to stderr, swapped for a stream whose write function runs inside the
+ * dump: under valgrind (the valgrind run of make check) it asks valgrind
+ * whether that pool exists yet.  Everywhere the dump must have happened,
+ * with the new context in it.  The source is malloc's, as the default one,
+ * so blocks of either are the same.
+ */
+static volatile int signal_in_source;
+static void *source_last;		/* the block handed out after the signal */
+static int	pool_missing;		/* dump writes that found it unregistered */
+static char capture[64 * 1024];
+static size_t capture_len;
+
+static void *
+signalling_alloc(size_t size, void *arg)
+{
+	void	   *p;
+	bool		signal = signal_in_source != 0;
+
+	(void) arg;
+	if (signal)
+	{
+		signal_in_source = 0;
+		pthread_kill(main_thread, SIGUSR1);
+		take_pending_signal();
+	}
+	p = malloc(size);
+	if (signal)
+		source_last = p;
+	return p;
+}
+
+static void *
+plain_realloc(void *block, size_t old_size, size_t new_size, void *arg)
+{
+	(void) old_size;
+	(void) arg;
+	return realloc(block, new_size);
+}
+
+static void
+plain_free(void *block, size_t size, void *arg)
+{
+	(void) size;
+	(void) arg;
+	free(block);
+}
+
+/* Called by the dump itself (stdio flushes into it before the dump returns). */
+static ssize_t
+capture_write(void *cookie, const char *buf, size_t n)
+{
+	(void) cookie;
+	if (RUNNING_ON_VALGRIND && source_last != NULL && !VALGRIND_MEMPOOL_EXISTS(source_last))
+		pool_missing++;
+	if (n > sizeof(capture) - 1 - capture_len)
+		n = sizeof(capture) - 1 - capture_len;
+	memcpy(capture + capture_len, buf, n);
+	capture_len += n;
+	capture[capture_len] = '\0';
+	return (ssize_t) n;
+}
+
+static void
+test_dump_during_create(void)
+{
+	static const char *const names[] = {"NewAllocSet", "NewGeneration", "NewSlab", "NewBump"};
+	mcxt_block_source_t src = {signalling_alloc, plain_realloc, plain_free, NULL};
+	cookie_io_functions_t io = {NULL, capture_write, NULL, NULL};
+	mcxt_context_t *made[4];
+	FILE	   *saved_stderr = stderr;
+	FILE	   *cap;
+	char		line[64];
+
+	th_catch_errors();
+	cap = fopencookie(NULL, "w", io);
+	REQUIRE(cap != NULL);
+	mcxt_stats_on_signal(SIGUSR1, "-");
+	mcxt_set_block_source(&src);	/* also empties the block cache: every block is asked for */
+	for (int i = 0; i < 4; i++)
+	{
+		stderr = cap;			/* only while creating: the checks report to the real one */
+		capture_len = 0;
+		capture[0] = '\0';
+		source_last = NULL;
+		pool_missing = 0;
+		signal_in_source = 1;
+		switch (i)
+		{
+			case 0:
+				made[i] = mcxt_aset_create(mcxt_top(), names[i], 0, 4096, 65536);
+				break;
+			case 1:
+				made[i] = mcxt_generation_create(mcxt_top(), names[i], MCXT_DEFAULT_SIZES);
+				break;
+			case 2:
+				made[i] = mcxt_slab_create(mcxt_top(), names[i], 8192, 64);
+				break;
+			default:
+				made[i] = mcxt_bump_create(mcxt_top(), names[i], MCXT_DEFAULT_SIZES);
+				break;
+		}
+		fflush(cap);
+		stderr = saved_stderr;
+		CHECK_MSG(signal_in_source == 0 && source_last != NULL,
+				  "%s: the create asked the source for nothing", names[i]);
+		CHECK_MSG(source_last == (void *) made[i], "%s: the context is not at its first block",
+				  names[i]);
+		CHECK_EQ(count_of(capture, "mcxt: "), 1);
+		snprintf(line, sizeof(line), "\n  %s: ", names[i]);
+		CHECK_MSG(strstr(capture, line) != NULL,
+				  "%s missing from the dump made at its creation:\n%s", names[i], capture);
+		CHECK_MSG(pool_missing == 0, "%s was dumped before valgrind knew it as a mempool",
+				  names[i]);
+	}
+	fclose(cap);
+	source_last = NULL;
+	for (int i = 0; i < 4; i++)
+		mcxt_delete(made[i]);
+	mcxt_set_block_source(NULL);
+	mcxt_stats_on_signal(SIGUSR1, dump_path);
 }
 
 /* kill() from another thread; mcxt_check_signal() is a safe point of its own. */
@@ -465,6 +606,7 @@ main(void)
 	RUN(test_bad_arguments);
 	RUN(test_dump_at_next_slow_path);
 	RUN(test_each_safe_point);
+	RUN(test_dump_during_create);
 	RUN(test_kill_and_check_signal);
 	RUN(test_repeated_signals);
 	RUN(test_each_thread_dumps_its_own_tree);
