@@ -62,6 +62,13 @@ typedef struct mcxt_layout_acct
 {
 	const char *name;			/* JSON key and text label, e.g. "mem_allocated" */
 	mcxt_layout_field field;
+
+	/*
+	 * The field belongs to the AllocSet context struct, not to the common
+	 * header (Greenplum 7's accounting fields): other context types do not
+	 * have it, and their contexts report it as absent.
+	 */
+	bool		aset_only;
 } mcxt_layout_acct;
 
 #define MCXT_LAYOUT_MAX_ACCT	6
@@ -364,6 +371,20 @@ extern const mcxt_layout mcxt_layout_pg15;
 extern const mcxt_layout mcxt_layout_pg15_cassert;
 
 const mcxt_layout *mcxt_layout_pg_find(int major, bool greenplum, bool cassert);
+
+/*
+ * PostgreSQL 11-15's Generation chunk header {size, [requested_size,]
+ * block, context} (layout_pg.c), shared with Greenplum 7, whose
+ * generation.c is PostgreSQL 12's.
+ */
+bool		mcxt_layout_pg_gen_decode(const struct mcxt_layout *L, const unsigned char *hdr,
+									  uint64_t hdr_addr, uint64_t block_addr,
+									  mcxt_hdr_info *out, const char **why, unsigned variant);
+bool		mcxt_layout_pg_gen_decode_cassert(const struct mcxt_layout *L,
+											  const unsigned char *hdr,
+											  uint64_t hdr_addr, uint64_t block_addr,
+											  mcxt_hdr_info *out, const char **why,
+											  unsigned variant);
 
 /*
  * PostgreSQL 16, 17, 18 (layout_pg16.c) and Greenplum 6, 7 (layout_gp.c),

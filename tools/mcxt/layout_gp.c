@@ -10,8 +10,9 @@
  *         src/include/nodes/memnodes.h, nodes.h, src/include/utils/memutils.h,
  *         gp_alloc.h, palloc.h, src/backend/utils/mmgr/aset.c, mcxt.c
  *   [GP7] Greenplum 7 (greenplum-db/gpdb-archive, main):
- *         src/include/nodes/memnodes.h and src/backend/utils/mmgr/aset.c
- *         @2e58915, src/include/nodes/nodes.h @8a9fc72
+ *         src/include/nodes/memnodes.h, src/backend/utils/mmgr/aset.c,
+ *         generation.c and slab.c @2e58915 (slab.c also @0f5f663, the same
+ *         structs), src/include/nodes/nodes.h @8a9fc72
  * Offsets were computed from the member lists with the x86-64 ABI (and
  * checked by compiling the member lists).
  *
@@ -195,10 +196,86 @@ GP6_LAYOUT(mcxt_layout_gp6_cassert, "Greenplum 6 (cassert)", 8, 24, gp6c_decode)
  * MAXALIGN(sizeof(AllocSetContext)) plus the blocks.  AllocBlockData
  * {aset, prev, next, freeptr, endptr}, 40 bytes.  NodeTag [nodes.h]:
  * T_CdbMotionPath = 580 and four more, so T_MemoryContext 585,
- * T_AllocSetContext 586, T_SlabContext 587, T_GenerationContext 588.  Its
- * Slab and Generation are PostgreSQL 12's (16-byte chunk headers) and are
- * not described here: the walk shows them in the tree with a warning.
+ * T_AllocSetContext 586, T_SlabContext 587, T_GenerationContext 588.
+ * The GPDB accounting fields are AllocSetContext's own (aset_only): a Slab
+ * or Generation context has mem_allocated only.
+ *
+ * Its Generation and Slab [GP7 generation.c, slab.c] are PostgreSQL 12's
+ * structs after Greenplum 7's 80-byte MemoryContextData, so at the offsets
+ * of PostgreSQL 13's (layout_pg.c), and both malloc their blocks (not
+ * gp_malloc):
+ *  - GenerationContext {header, Size blockSize @80, block @88, dlist_head
+ *    blocks @96 (its next pointer @104)}, 112 bytes, a malloc of its own
+ *    (no keeper); GenerationBlock {dlist_node node, Size blksize @16, int
+ *    nchunks @24, int nfree @28, freeptr @32, endptr @40}, 48 bytes;
+ *    GenerationChunk {size, [requested_size,] block, context}, 24 bytes (32
+ *    checking), context NULL once freed; a chunk over blockSize / 8 gets a
+ *    block of its own, full (freeptr = endptr).  GenerationStats: total =
+ *    MAXALIGN(sizeof(GenerationContext)) + the blksize of every block, free
+ *    = the sum of endptr - freeptr, "(N chunks)" after the blocks.
+ *  - SlabContext {header, Size chunkSize @80, fullChunkSize @88, blockSize
+ *    @96, headerSize @104, int chunksPerBlock @112, minFreeChunks @116,
+ *    nblocks @120, [bool *freechunks @128 (checking)], dlist_head
+ *    freelist[chunksPerBlock + 1] @128 (@136)}; SlabBlock {dlist_node node,
+ *    int nfree @16, int firstFreeChunk @20}, 24 bytes; fullChunkSize =
+ *    16 + MAXALIGN(chunkSize).  SlabStats: total = headerSize + blockSize
+ *    per block on the lists, free = fullChunkSize per free slot, the line
+ *    without empty blocks (an empty block is freed at once).
  */
+static const mcxt_layout_blocks gp7_gen = {
+	.dlist = true,
+	.set_blocks = PTR(104),
+	.keeper_offset = -1,
+	.stats_header_bytes = 112,
+	.hdr_size = 48,
+	.prev = PTR(0),
+	.next = PTR(8),
+	.blksize = PTR(16),
+	.nchunks = FLD(24, 4),
+	.nfree = FLD(28, 4),
+	.freeptr = PTR(32),
+	.endptr = PTR(40),
+	.chunk_hdr_size = 24,
+	.decode = mcxt_layout_pg_gen_decode,
+	.nvariants = 1,
+};
+
+static const mcxt_layout_blocks gp7_gen_cassert = {
+	.dlist = true,
+	.set_blocks = PTR(104),
+	.keeper_offset = -1,
+	.stats_header_bytes = 112,
+	.hdr_size = 48,
+	.prev = PTR(0),
+	.next = PTR(8),
+	.blksize = PTR(16),
+	.nchunks = FLD(24, 4),
+	.nfree = FLD(28, 4),
+	.freeptr = PTR(32),
+	.endptr = PTR(40),
+	.chunk_hdr_size = 32,
+	.decode = mcxt_layout_pg_gen_decode_cassert,
+	.nvariants = 1,
+};
+
+#define GP7_SLAB(lists_at) { \
+	.full_chunk_size = PTR(88), \
+	.block_size = PTR(96), \
+	.header_size = PTR(104), \
+	.chunks_per_block = FLD(112, 4), \
+	.nblocks = FLD(120, 4), \
+	.lists_offset = (lists_at), \
+	.lists_from_cpb = true, \
+	.dlist = true, \
+	.node_offset = 0, \
+	.hdr_size = 24, \
+	.next = PTR(8), \
+	.nfree = FLD(16, 4), \
+}
+
+static const mcxt_layout_slab gp7_slab = GP7_SLAB(128);
+static const mcxt_layout_slab gp7_slab_cassert = GP7_SLAB(136);
+
 #define GP7_LAYOUT(lname, label, hdrsz, dec) \
 const mcxt_layout lname = { \
 	.name = label, \
@@ -215,8 +292,9 @@ const mcxt_layout lname = { \
 	.ctx_type = FLD(0, 4), \
 	.types = { \
 		{586, "AllocSet", MCXT_KIND_ASET, NULL, NULL}, \
-		{587, "Slab", MCXT_KIND_OTHER, NULL, NULL}, \
-		{588, "Generation", MCXT_KIND_OTHER, NULL, NULL}, \
+		{587, "Slab", MCXT_KIND_SLAB, NULL, (hdrsz) == 24 ? &gp7_slab_cassert : &gp7_slab}, \
+		{588, "Generation", MCXT_KIND_BLOCKS, \
+		 (hdrsz) == 24 ? &gp7_gen_cassert : &gp7_gen, NULL}, \
 	}, \
 	.ntypes = 3, \
 	.ctx_parent = PTR(24), \
@@ -226,9 +304,9 @@ const mcxt_layout lname = { \
 	.ctx_ident = PTR(64), \
 	.acct = { \
 		{"mem_allocated", PTR(8)}, \
-		{"localAllocated", PTR(232)}, \
-		{"currentAllocated", PTR(240)}, \
-		{"peakAllocated", PTR(248)}, \
+		{"localAllocated", PTR(232), true}, \
+		{"currentAllocated", PTR(240), true}, \
+		{"peakAllocated", PTR(248), true}, \
 	}, \
 	.nacct = 4, \
 	.set_blocks = PTR(80), \

@@ -154,19 +154,19 @@ pg_gen_decode_common(const mcxt_layout *L, const unsigned char *hdr, uint64_t bl
 	return true;
 }
 
-static bool
-pg_gen_decode(const mcxt_layout *L, const unsigned char *hdr, uint64_t hdr_addr,
-			  uint64_t block_addr, mcxt_hdr_info *out, const char **why, unsigned variant)
+bool
+mcxt_layout_pg_gen_decode(const mcxt_layout *L, const unsigned char *hdr, uint64_t hdr_addr,
+						  uint64_t block_addr, mcxt_hdr_info *out, const char **why, unsigned variant)
 {
 	(void) hdr_addr;
 	(void) variant;
 	return pg_gen_decode_common(L, hdr, block_addr, out, why, false);
 }
 
-static bool
-pg_gen_decode_cassert(const mcxt_layout *L, const unsigned char *hdr, uint64_t hdr_addr,
-					  uint64_t block_addr, mcxt_hdr_info *out, const char **why,
-					  unsigned variant)
+bool
+mcxt_layout_pg_gen_decode_cassert(const mcxt_layout *L, const unsigned char *hdr,
+								  uint64_t hdr_addr, uint64_t block_addr, mcxt_hdr_info *out,
+								  const char **why, unsigned variant)
 {
 	(void) hdr_addr;
 	(void) variant;
@@ -194,7 +194,7 @@ pg_gen_decode_cassert(const mcxt_layout *L, const unsigned char *hdr, uint64_t h
 	.keeper_offset = -1, \
 	.stats_header_bytes = (H) + 32, \
 	.chunk_hdr_size = (cassert_) ? 32 : 24, \
-	.decode = (cassert_) ? pg_gen_decode_cassert : pg_gen_decode, \
+	.decode = (cassert_) ? mcxt_layout_pg_gen_decode_cassert : mcxt_layout_pg_gen_decode, \
 	PG_GEN_BLOCK_FIELDS }
 
 static const mcxt_layout_blocks pg_gen_11 = PG_GEN_OLD(72, false);
@@ -209,7 +209,7 @@ static const mcxt_layout_blocks pg_gen_13_cassert = PG_GEN_OLD(80, true);
 	.keeper_offset = 152, \
 	.stats_header_bytes = 152, \
 	.chunk_hdr_size = (cassert_) ? 32 : 24, \
-	.decode = (cassert_) ? pg_gen_decode_cassert : pg_gen_decode, \
+	.decode = (cassert_) ? mcxt_layout_pg_gen_decode_cassert : mcxt_layout_pg_gen_decode, \
 	PG_GEN_BLOCK_FIELDS }
 
 static const mcxt_layout_blocks pg_gen_15 = PG_GEN_15(false);

@@ -201,9 +201,16 @@ report_ctx_line(FILE *out, const mcxt_walk *w, int32_t ci, int level, const mcxt
 	report_ident(out, ident);
 	if (!o->pg_format && w->layout->nacct > 0)
 	{
+		bool		first = true;
+
 		fputs(" [", out);
 		for (uint32_t k = 0; k < w->layout->nacct; k++)
-			fprintf(out, "%s%s %llu", k ? ", " : "", w->layout->acct[k].name, (ull) c->acct[k]);
+		{
+			if (c->acct_absent & (UINT32_C(1) << k))
+				continue;		/* not a field of this context's type */
+			fprintf(out, "%s%s %llu", first ? "" : ", ", w->layout->acct[k].name, (ull) c->acct[k]);
+			first = false;
+		}
 		fputc(']', out);
 	}
 	fputc('\n', out);
@@ -367,7 +374,8 @@ report_ctx_json(FILE *out, const mcxt_walk *w, int32_t ci)
 			(ull) c->total_bytes, (ull) c->nblocks, (ull) c->free_bytes, (ull) c->free_chunks,
 			(ull) (c->total_bytes - (c->free_bytes < c->total_bytes ? c->free_bytes : c->total_bytes)));
 	for (uint32_t k = 0; k < w->layout->nacct; k++)
-		fprintf(out, ",\"%s\":%llu", w->layout->acct[k].name, (ull) c->acct[k]);
+		if (!(c->acct_absent & (UINT32_C(1) << k)))
+			fprintf(out, ",\"%s\":%llu", w->layout->acct[k].name, (ull) c->acct[k]);
 	fprintf(out, ",\"address\":\"0x%llx\",\"root\":%d}", (ull) c->addr, (int) c->root);
 }
 

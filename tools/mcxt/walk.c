@@ -1045,8 +1045,6 @@ walk_one_context(mcxt_walk *w, walk_state *st, const walk_todo *t)
 		else
 			snprintf(c->path, len + 1, "%s%s%s", pp ? pp : "", pp ? "/" : "", nm);
 	}
-	for (uint32_t i = 0; i < L->nacct; i++)
-		c->acct[i] = mcxt_layout_get(hdr, L->acct[i].field);
 	if (t->parent >= 0 && L->ctx_parent.size &&
 		mcxt_layout_get(hdr, L->ctx_parent) != w->ctx[t->parent].addr)
 	{
@@ -1060,6 +1058,14 @@ walk_one_context(mcxt_walk *w, walk_state *st, const walk_todo *t)
 	c->type_name = type ? type->name : "?";
 	c->type_index = type ? (int32_t) (type - L->types) : -1;
 	c->kind = type ? type->kind : MCXT_KIND_UNKNOWN;
+	for (uint32_t i = 0; i < L->nacct; i++)
+	{
+		/* an AllocSet-only counter is not in another type's struct */
+		if (L->acct[i].aset_only && c->kind != MCXT_KIND_ASET)
+			c->acct_absent |= UINT32_C(1) << i;
+		else
+			c->acct[i] = mcxt_layout_get(hdr, L->acct[i].field);
+	}
 	c->first_block = (uint32_t) w->nblocks;
 	if (type == NULL)
 	{

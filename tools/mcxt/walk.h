@@ -104,6 +104,8 @@ typedef struct mcxt_ctx_info
 									 * (PostgreSQL's Bump) */
 	/* accounting fields of the layout, in its order */
 	uint64_t	acct[MCXT_LAYOUT_MAX_ACCT];
+	uint32_t	acct_absent;	/* bit k: this context's type has no acct[k]
+								 * (an aset_only field of a non-AllocSet) */
 	/* blocks of this context: blocks[first_block .. first_block + nblocks_walked) */
 	uint32_t	first_block;
 	uint32_t	nblocks_walked;
