@@ -99,7 +99,8 @@ typedef struct genver
  * Debian's PostgreSQL 15 headers, research pgcore.md); 16: 450-452 and 17:
  * 469-472 (libpg_query 16-latest / 17-latest-dev nodetags.h); 18: 474-477
  * (gen_node_support.pl on the 18.3 tree); Greenplum 6: 601 (nodes.h
- * T_MemoryContext = 600); Greenplum 7: 586 (nodes.h, T_CdbMotionPath = 580).
+ * T_MemoryContext = 600); Greenplum 7: 586, Generation 588, Slab 587 (nodes.h, T_CdbMotionPath =
+ * 580).
  */
 static const genver versions[] = {
 	{"pg15-cassert", "pg15-cassert", FAM_PG15, 15, true,
@@ -121,9 +122,9 @@ static const genver versions[] = {
 	{"gp6-cassert", "gp6_cassert", FAM_GP6, 6, true,
 	"PostgreSQL 9.4.26 (Greenplum Database 6.24.3 build commit:585e934) on x86_64-unknown-linux-gnu, compiled by gcc (GCC) 6.4.0, 64-bit compiled on Feb 10 2023", 601, 0, 0, 0},
 	{"gp7", "gp7", FAM_GP7, 7, false,
-	"PostgreSQL 12.12 (Greenplum Database 7.0.0 build commit:2e58915) on x86_64-pc-linux-gnu, compiled by gcc (GCC) 11.3.1, 64-bit compiled on Sep 29 2023", 586, 0, 0, 0},
+	"PostgreSQL 12.12 (Greenplum Database 7.0.0 build commit:2e58915) on x86_64-pc-linux-gnu, compiled by gcc (GCC) 11.3.1, 64-bit compiled on Sep 29 2023", 586, 588, 587, 0},
 	{"gp7-cassert", "gp7_cassert", FAM_GP7, 7, true,
-	"PostgreSQL 12.12 (Greenplum Database 7.0.0 build commit:2e58915) on x86_64-pc-linux-gnu, compiled by gcc (GCC) 11.3.1, 64-bit compiled on Sep 29 2023", 586, 0, 0, 0},
+	"PostgreSQL 12.12 (Greenplum Database 7.0.0 build commit:2e58915) on x86_64-pc-linux-gnu, compiled by gcc (GCC) 11.3.1, 64-bit compiled on Sep 29 2023", 586, 588, 587, 0},
 };
 
 /* ---- the fake process ----------------------------------------------------- */
@@ -294,6 +295,9 @@ typedef struct gctx
 	/* Greenplum 7 accounting */
 	uint64_t	local_allocated;
 	uint64_t	mem_allocated;
+	/* Greenplum 7's (PostgreSQL 12's) Generation and Slab */
+	uint64_t	cur_block;		/* GenerationContext.block */
+	uint64_t	header_size;	/* SlabContext.headerSize */
 } gctx;
 
 static gctx *ctxs;
@@ -812,6 +816,8 @@ dlist_write(uint64_t head, const uint64_t *nodes, int n)
 static uint64_t
 gen_ctx_size(void)
 {
+	if (V->fam == FAM_GP7)
+		return 112;				/* PostgreSQL 12's GenerationContext, see below */
 	return V->major == 16 ? 152 : 128;
 }
 
@@ -1016,6 +1022,200 @@ slab_create(int parent, const char *name, uint64_t block_size, uint64_t chunk_si
 	return ci;
 }
 
+/* ---- Generation and Slab of Greenplum 7 (PostgreSQL 12's) ------------------------ */
+
+/*
+ * Greenplum 7's generation.c and slab.c are PostgreSQL 12's, after its
+ * 80-byte MemoryContextData (greenplum-db/gpdb-archive @2e58915), and
+ * malloc their context and blocks.  GenerationContext {header, blockSize
+ * @80, block @88, dlist_head blocks @96}, 112 bytes; GenerationBlock
+ * {node, blksize @16, nchunks @24, nfree @28, freeptr @32, endptr @40}, 48
+ * bytes; GenerationChunk {size, [requested_size,] block, context}.
+ * mem_allocated counts the blocks, not the context header.
+ */
+#define GP7_GEN_BLKHDR	48
+
+static void
+gp7_gen_write(gctx *c)
+{
+	uint64_t	nodes[MAXBLK];
+
+	for (int i = 0; i < c->nblk; i++)
+	{
+		gblock	   *b = &c->blk[i];
+
+		nodes[i] = b->addr;
+		w64(b->addr + 16, b->size);
+		w32(b->addr + 24, b->nchunks);
+		w32(b->addr + 28, b->nfree);
+		w64(b->addr + 32, b->freeptr);
+		w64(b->addr + 40, b->addr + b->size);
+	}
+	dlist_write(c->addr + 96, nodes, c->nblk);
+	w64(c->addr + 80, c->block_size);
+	w64(c->addr + 88, c->cur_block);
+	w64(c->addr + 8, c->mem_allocated);
+}
+
+static int
+gp7_gen_create(int parent, const char *name, uint64_t block_size)
+{
+	int			ci = new_ctx(CT_GEN, parent, name);
+	gctx	   *c = &ctxs[ci];
+
+	c->block_size = block_size;
+	c->addr = gmalloc(112);
+	memset(at(c->addr, 112), 0, 112);
+	ctx_header(c, V->tag_gen);
+	ctx_name(c, 0);
+	ctx_link(ci);
+	gp7_gen_write(c);
+	return ci;
+}
+
+/*
+ * GenerationAlloc: a chunk over blockSize / 8 in a full block of its own,
+ * else in the current block or a new blockSize one; both pushed at the
+ * head of the list.  free: pfree it at once (never the whole block).
+ */
+static uint64_t
+gp7_gen_alloc(int ci, uint64_t size, bool free_it)
+{
+	gctx	   *c = &ctxs[ci];
+	uint64_t	chdr = V->cassert ? 32 : 24;
+	uint64_t	csize = MAXALIGN(size);
+	gblock	   *b = NULL;
+	uint64_t	ch;
+
+	if (csize > c->block_size / 8)
+	{
+		gblock		nb = {0};
+
+		nb.size = csize + GP7_GEN_BLKHDR + chdr;
+		nb.addr = gmalloc(nb.size);
+		nb.freeptr = nb.addr + nb.size;
+		nb.nchunks = 1;
+		blk_insert(c, 0, nb);
+		c->mem_allocated += nb.size;
+		b = &c->blk[0];
+		ch = b->addr + GP7_GEN_BLKHDR;
+		free_it = false;		/* its block would go with it */
+	}
+	else
+	{
+		for (int i = 0; i < c->nblk; i++)
+			if (c->blk[i].addr == c->cur_block)
+				b = &c->blk[i];
+		if (b == NULL || b->addr + b->size - b->freeptr < chdr + csize)
+		{
+			gblock		nb = {0};
+
+			nb.size = c->block_size;
+			nb.addr = gmalloc(nb.size);
+			nb.freeptr = nb.addr + GP7_GEN_BLKHDR;
+			blk_insert(c, 0, nb);
+			c->mem_allocated += nb.size;
+			c->cur_block = nb.addr;
+			b = &c->blk[0];
+		}
+		ch = b->freeptr;
+		b->freeptr += chdr + csize;
+		b->nchunks++;
+	}
+	w64(ch, csize);
+	if (V->cassert)
+		w64(ch + 8, free_it ? 0 : size);
+	w64(ch + chdr - 16, b->addr);
+	w64(ch + chdr - 8, free_it ? 0 : c->addr);
+	memset(at(ch + chdr, csize), 'G', size);
+	if (free_it)
+		b->nfree++;
+	gp7_gen_write(c);
+	return ch + chdr;
+}
+
+/*
+ * SlabContextCreate and SlabAlloc: SlabContext {header, chunkSize @80,
+ * fullChunkSize @88, blockSize @96, headerSize @104, chunksPerBlock @112,
+ * minFreeChunks @116, nblocks @120, [freechunks @128,] freelist[cpb + 1]
+ * @128 (@136)}, one malloc of headerSize (with a bool per slot in checking
+ * builds); SlabBlock {node, nfree @16, firstFreeChunk @20}, 24 bytes; slots
+ * {block, slab} + MAXALIGN(chunkSize), a free one holding the index of the
+ * next.  nfull full blocks on freelist[0] and one with partial_used slots
+ * used on freelist[free]; mem_allocated counts the blocks only.
+ */
+static int
+gp7_slab_create(int parent, const char *name, uint64_t block_size, uint64_t chunk_size,
+				int nfull, int partial_used)
+{
+	int			ci = new_ctx(CT_SLAB, parent, name);
+	gctx	   *c = &ctxs[ci];
+	uint64_t	lists_at = V->cassert ? 136 : 128;
+	uint64_t	nodes[MAXBLK];
+	int			partial_free;
+
+	c->full_chunk = 16 + MAXALIGN(chunk_size);
+	c->per_block = (block_size - 24) / c->full_chunk;
+	c->block_size = block_size;
+	c->header_size = lists_at + 16 * (c->per_block + 1) + (V->cassert ? c->per_block : 0);
+	partial_free = (int) c->per_block - partial_used;
+	if (nfull + 1 > MAXBLK || partial_free <= 0 || partial_used <= 0)
+		fail("gen_pgcore: bad slab shape");
+	c->addr = gmalloc(c->header_size);
+	memset(at(c->addr, c->header_size), 0, c->header_size);
+	ctx_header(c, V->tag_slab);
+	ctx_name(c, 0);
+	ctx_link(ci);
+	w64(c->addr + 80, chunk_size);
+	w64(c->addr + 88, c->full_chunk);
+	w64(c->addr + 96, block_size);
+	w64(c->addr + 104, c->header_size);
+	w32(c->addr + 112, (uint32_t) c->per_block);
+	w32(c->addr + 116, (uint32_t) partial_free);	/* minFreeChunks */
+	w32(c->addr + 120, (uint32_t) (nfull + 1));
+	if (V->cassert)
+		w64(c->addr + 128, c->addr + lists_at + 16 * (c->per_block + 1));
+	for (int i = 0; i < nfull + 1; i++)
+	{
+		gblock		b = {0};
+		int			used = i < nfull ? (int) c->per_block : partial_used;
+
+		b.addr = gmalloc(block_size);
+		memset(at(b.addr, block_size), 0, block_size);
+		b.size = block_size;
+		b.nfree = (uint32_t) (c->per_block - (uint64_t) used);
+		w32(b.addr + 16, b.nfree);
+		w32(b.addr + 20, (uint32_t) used);	/* firstFreeChunk */
+		for (int k = 0; k < (int) c->per_block; k++)
+		{
+			uint64_t	ch = b.addr + 24 + (uint64_t) k * c->full_chunk;
+
+			if (k < used)
+			{
+				w64(ch, b.addr);
+				w64(ch + 8, c->addr);
+				memset(at(ch + 16, chunk_size), 'S', chunk_size);
+			}
+			else
+				w32(ch + 16, (uint32_t) (k + 1));
+		}
+		blk_insert(c, c->nblk, b);
+		c->mem_allocated += block_size;
+	}
+	/* freelist[k]: the blocks with k free slots, dlist_init'ed when empty */
+	for (uint64_t k = 0; k <= c->per_block; k++)
+	{
+		int			n = 0;
+
+		for (int i = 0; i < c->nblk; i++)
+			if (c->blk[i].nfree == k)
+				nodes[n++] = c->blk[i].addr;
+		dlist_write(c->addr + lists_at + 16 * k, nodes, n);
+	}
+	w64(c->addr + 8, c->mem_allocated);
+	return ci;
+}
+
 /* ---- Bump (17+) --------------------------------------------------------------- */
 
 static void
@@ -1128,6 +1328,19 @@ counters_of(const gctx *c, gen_counters *k)
 			k->nblocks = (uint64_t) c->nblk;
 			break;
 		case CT_SLAB:
+			if (V->fam == FAM_GP7)
+			{
+				/* PostgreSQL 12's SlabStats: headerSize + the blocks on the lists */
+				k->total = c->header_size;
+				for (int i = 0; i < c->nblk; i++)
+				{
+					k->total += c->block_size;
+					k->free += c->full_chunk * c->blk[i].nfree;
+					k->free_chunks += c->blk[i].nfree;
+				}
+				k->nblocks = (uint64_t) c->nblk;
+				break;
+			}
 			/* SlabStats (16+) */
 			{
 				bool		wide = V->major == 16;
@@ -1303,6 +1516,20 @@ build_tree(void)
 				bump_alloc(bump, 30 + (uint64_t) (i % 3) * 10);
 		}
 	}
+	else if (V->fam == FAM_GP7)
+	{
+		/* a tuplesort's Generation and a logical decoding Slab (both 12's) */
+		int			sort = aset_create(top, "TupleSort main", 32768, 8 * 1024 * 1024);
+		int			gen = gp7_gen_create(sort, "Caller tuples", 8192);
+
+		for (int i = 0; i < 300; i++)
+		{
+			gp7_gen_alloc(gen, 40 + (uint64_t) (i % 4) * 8, i % 7 == 0);
+			if (i == 150)
+				gp7_gen_alloc(gen, 3000, false);	/* over blockSize / 8 */
+		}
+		gp7_slab_create(top, "Change", 8192, 80, 2, 17);
+	}
 }
 
 /* ---- outputs ------------------------------------------------------------------------ */
@@ -1355,6 +1582,15 @@ stats_string(const gctx *c, const gen_counters *k, outbuf *o)
 					  (unsigned long long) (k->total - k->free));
 			break;
 		case CT_SLAB:
+			if (V->fam == FAM_GP7)
+			{
+				/* PostgreSQL 12's SlabStats line: no empty blocks */
+				ob_printf(o, "%llu total in %llu blocks; %llu free (%llu chunks); %llu used",
+						  (unsigned long long) k->total, (unsigned long long) k->nblocks,
+						  (unsigned long long) k->free, (unsigned long long) k->free_chunks,
+						  (unsigned long long) (k->total - k->free));
+				break;
+			}
 			ob_printf(o, "%llu total in %llu blocks; %llu empty blocks; %llu free (%llu chunks); %llu used",
 					  (unsigned long long) k->total, (unsigned long long) k->nblocks,
 					  (unsigned long long) k->nempty, (unsigned long long) k->free,
@@ -1813,6 +2049,20 @@ gen_pgcore_write(const char *version, const char *dir, gen_expect *ex)
 			  (unsigned long long) (128 + chunk_hdr()));
 	if (V->fam == FAM_PG16 && V->major >= 17 && V->cassert)
 		ob_printf(&facts, "walked_chunks Tuple data %d\n", NBUMP);	/* checking builds' Bump headers */
+	if (V->fam == FAM_GP7)
+	{
+		/* the Generation context's chunks are walked: its live ones */
+		for (int ci = 0; ci < nctx; ci++)
+			if (ctxs[ci].type == CT_GEN)
+			{
+				uint64_t	live = 0;
+
+				for (int i = 0; i < ctxs[ci].nblk; i++)
+					live += ctxs[ci].blk[i].nchunks - ctxs[ci].blk[i].nfree;
+				ob_printf(&facts, "walked_chunks %s %llu\n", ctxs[ci].name,
+						  (unsigned long long) live);
+			}
+	}
 	if (V->fam == FAM_GP6)
 	{
 		for (int ci = 0; ci < nctx; ci++)
@@ -1828,11 +2078,23 @@ gen_pgcore_write(const char *version, const char *dir, gen_expect *ex)
 	}
 	if (V->fam == FAM_GP7)
 		for (int ci = 0; ci < nctx; ci++)
+		{
+			if (ctxs[ci].type != CT_ASET)
+			{
+				/* Generation and Slab have the common header's counter only */
+				ob_printf(&facts, "acct 0x%llx mem_allocated=%llu\n",
+						  (unsigned long long) ctxs[ci].addr,
+						  (unsigned long long) ctxs[ci].mem_allocated);
+				ob_printf(&facts, "absent 0x%llx localAllocated currentAllocated peakAllocated\n",
+						  (unsigned long long) ctxs[ci].addr);
+				continue;
+			}
 			ob_printf(&facts, "acct 0x%llx mem_allocated=%llu localAllocated=%llu currentAllocated=%llu peakAllocated=%llu\n",
 					  (unsigned long long) ctxs[ci].addr, (unsigned long long) ctxs[ci].mem_allocated,
 					  (unsigned long long) ctxs[ci].local_allocated,
 					  (unsigned long long) ctxs[ci].local_allocated,
 					  (unsigned long long) (ctxs[ci].local_allocated + 4096));
+		}
 
 	snprintf(exe, sizeof(exe), "%s/postgres", absdir);
 	write_exe(exe);

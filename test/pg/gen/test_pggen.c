@@ -13,7 +13,9 @@
  *	   - the planted leak ranks first: TopMemoryContext, 128-byte chunks,
  *	     family base/%u, the planted count, stride header + 128, all of them
  *	     unreferenced;
- *	   - Greenplum's named counters equal the planted values;
+ *	   - Greenplum's named counters equal the planted values, and the
+ *	     AllocSet-only ones are absent from Greenplum 7's Generation and
+ *	     Slab contexts;
  *	   - the same image walked with the other header layout (cassert vs
  *	     plain) is flagged as inconsistent, never crashes: what automatic
  *	     detection relies on.
@@ -110,7 +112,8 @@ stats_line(text *t, const mcxt_ctx_info *c)
 		tprintf(t, "%llu total in %llu blocks (%llu chunks); %llu free (%llu chunks); %llu used",
 				(ull) c->total_bytes, (ull) c->nblocks, (ull) c->nchunks, (ull) c->free_bytes,
 				(ull) c->free_chunks, (ull) (c->total_bytes - c->free_bytes));
-	else if (strcmp(c->type_name, "Slab") == 0)
+	else if (strcmp(c->type_name, "Slab") == 0 && c->has_nempty)
+		/* 16+'s SlabStats; 10-15's and Greenplum 7's have AllocSet's form */
 		tprintf(t, "%llu total in %llu blocks; %llu empty blocks; %llu free (%llu chunks); %llu used",
 				(ull) c->total_bytes, (ull) c->nblocks, (ull) c->nempty_blocks,
 				(ull) c->free_bytes, (ull) c->free_chunks,
@@ -277,6 +280,44 @@ check_acct(const char *ver, const mcxt_walk *w, const char *facts)
 		p = e ? e : p + strlen(p);
 	}
 	check(lines == 0 || (size_t) lines == w->nctx, ver, "%d acct lines for %zu contexts", lines, w->nctx);
+
+	/*
+	 * "absent 0xADDR k k": counters the context's type does not have
+	 * (Greenplum 7's AllocSet-only fields in a Generation or Slab context)
+	 * must be reported absent, and the others present.
+	 */
+	for (p = facts; (p = strstr(p, "\nabsent 0x")) != NULL;)
+	{
+		unsigned long long addr = strtoull(p + 8, NULL, 16);
+		const char *e = strchr(p + 1, '\n');
+		const mcxt_ctx_info *c = NULL;
+		uint32_t	want = 0;
+
+		for (size_t i = 0; i < w->nctx; i++)
+			if (w->ctx[i].addr == addr)
+				c = &w->ctx[i];
+		check(c != NULL, ver, "context 0x%llx of the facts not walked", addr);
+		if (c == NULL)
+			return;
+		for (const char *q = strchr(p + 9, ' '); q && (e == NULL || q < e); q = strchr(q + 1, ' '))
+		{
+			char		key[64];
+			bool		found = false;
+
+			if (sscanf(q + 1, "%63[^ \n]", key) != 1)
+				break;
+			for (uint32_t a = 0; a < w->layout->nacct; a++)
+				if (strcmp(w->layout->acct[a].name, key) == 0)
+				{
+					found = true;
+					want |= UINT32_C(1) << a;
+				}
+			check(found, ver, "the layout has no counter %s", key);
+		}
+		check(c->acct_absent == want, ver, "\"%s\": absent counters 0x%x, expected 0x%x",
+			  c->name ? c->name : "", (unsigned) c->acct_absent, (unsigned) want);
+		p = e ? e : p + strlen(p);
+	}
 }
 
 static bool
