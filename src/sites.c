@@ -480,28 +480,6 @@ mcxt_sites_report(mcxt_context_t *ctx, bool recurse, int max_sites, FILE *out)
 	return ferror(out) ? -1 : 0;
 }
 
-/* A JSON string: quotes, backslashes and control bytes escaped. */
-static void
-site_json_string(FILE *out, const char *s)
-{
-	if (s == NULL)
-	{
-		fputs("null", out);
-		return;
-	}
-	fputc('"', out);
-	for (const unsigned char *p = (const unsigned char *) s; *p; p++)
-	{
-		if (*p == '"' || *p == '\\')
-			fprintf(out, "\\%c", *p);
-		else if (*p < 0x20 || *p >= 0x7f)
-			fprintf(out, "\\u%04x", *p);
-		else
-			fputc(*p, out);
-	}
-	fputc('"', out);
-}
-
 int
 mcxt_sites_json(mcxt_context_t *ctx, bool recurse, FILE *out)
 {
@@ -510,16 +488,16 @@ mcxt_sites_json(mcxt_context_t *ctx, bool recurse, FILE *out)
 	if (site_collect(ctx, recurse, &l) < 0)
 		return -1;
 	fputs("{\"context\":", out);
-	site_json_string(out, ctx->name);
+	mcxti_json_string(out, ctx->name);
 	fprintf(out, ",\"recurse\":%s,\"sites\":[", recurse ? "true" : "false");
 	for (size_t i = 0; i < l.n; i++)
 	{
 		const mcxt_site_stats_t *s = &l.items[i];
 
 		fprintf(out, "%s{\"id\":%u,\"file\":", i ? "," : "", s->id);
-		site_json_string(out, s->id == 0 ? NULL : s->file);
+		mcxti_json_string(out, s->id == 0 ? NULL : s->file);
 		fprintf(out, ",\"line\":%d,\"func\":", s->line);
-		site_json_string(out, s->id == 0 ? NULL : s->func);
+		mcxti_json_string(out, s->id == 0 ? NULL : s->func);
 		fprintf(out, ",\"chunks\":%llu,\"bytes\":%llu,\"space\":%llu}",
 				(unsigned long long) s->chunks, (unsigned long long) s->bytes,
 				(unsigned long long) s->space);
